@@ -1,0 +1,1 @@
+"""One module per axis; each holds that axis's choices."""

@@ -1,0 +1,112 @@
+"""What every generated service gets, whatever the answers."""
+
+from ..model import Choice, Middleware, Setting, SettingsGroup
+
+CORE = Choice(
+    value="core",
+    label="Core",
+    description="FastAPI on uvicorn, settings, JSON logs, errors, health and middleware.",
+    dependencies=(
+        "fastapi>=0.128",
+        "uvicorn[standard]>=0.34",
+        "uvloop>=0.21; sys_platform != 'win32'",
+        "pydantic>=2.10",
+        "pydantic-settings>=2.7",
+        "structlog>=25.1",
+        "orjson>=3.10",
+    ),
+    dev_dependencies=(
+        "pytest>=8.3",
+        "pytest-asyncio>=0.25",
+        "httpx>=0.28",
+        "asgi-lifespan>=2.1",
+        "mypy>=1.14",
+        "ruff>=0.9",
+        "black>=25.1",
+    ),
+    settings=(
+        SettingsGroup(
+            name="server",
+            class_name="ServerSettings",
+            description="Where and how uvicorn serves.",
+            fields=(
+                Setting("host", "str", '"127.0.0.1"', "Interface to bind; 0.0.0.0 in a container."),
+                Setting("port", "int", "8000", "TCP port to listen on.", imports=()),
+                Setting("workers", "int", "1", "Worker processes."),
+                Setting(
+                    "graceful_timeout_seconds",
+                    "float",
+                    "20.0",
+                    "How long SIGTERM waits for in-flight requests before closing.",
+                ),
+            ),
+        ),
+        SettingsGroup(
+            name="http",
+            class_name="HttpSettings",
+            description="Edge policy: CORS, body size and rate limits.",
+            fields=(
+                Setting(
+                    "cors_origins",
+                    "list[str]",
+                    "[]",
+                    "Origins allowed to call the API from a browser (JSON list).",
+                    example='["http://localhost:3000"]',
+                ),
+                Setting("max_body_bytes", "int", "1_048_576", "Larger request bodies get 413."),
+                Setting("rate_limit_per_second", "float", "20.0", "Sustained requests per client."),
+                Setting("rate_limit_burst", "int", "40", "Requests a client may burst above the rate."),
+            ),
+        ),
+        SettingsGroup(
+            name="logging",
+            class_name="LoggingSettings",
+            description="Structured logs: JSON lines, or a console view on a terminal.",
+            fields=(
+                Setting(
+                    "level",
+                    'Literal["DEBUG", "INFO", "WARNING", "ERROR"]',
+                    '"INFO"',
+                    "Lowest level written.",
+                ),
+                Setting(
+                    "format",
+                    'Literal["auto", "json", "console"]',
+                    '"auto"',
+                    "auto: console on a terminal, JSON otherwise.",
+                ),
+            ),
+        ),
+    ),
+    middleware=(
+        Middleware(".api.middleware", "ErrorCatcherMiddleware", 0),
+        Middleware(".api.middleware", "RequestIdMiddleware", 10),
+        Middleware(".api.middleware", "AccessLogMiddleware", 20),
+        Middleware(
+            "starlette.middleware.cors",
+            "CORSMiddleware",
+            30,
+            options=(
+                "allow_origins=settings.http.cors_origins, "
+                'allow_methods=["*"], allow_headers=["*"], '
+                'expose_headers=["ETag", "X-Request-ID", "Retry-After"]'
+            ),
+        ),
+        Middleware(".api.middleware", "SecurityHeadersMiddleware", 40),
+        Middleware(
+            ".api.middleware",
+            "BodySizeLimitMiddleware",
+            50,
+            options="max_body_bytes=settings.http.max_body_bytes",
+        ),
+        Middleware(
+            ".api.middleware",
+            "RateLimitMiddleware",
+            60,
+            options=(
+                "rate_per_second=settings.http.rate_limit_per_second, "
+                "burst=settings.http.rate_limit_burst"
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,51 @@
+"""Where background jobs run."""
+
+from ..model import Axis, Choice, Resource, Setting, SettingsGroup
+
+INPROCESS = Choice(
+    value="inprocess",
+    label="In-process asyncio workers (no server)",
+    description="Jobs run on asyncio workers inside the web process, retried with backoff.",
+    settings=(
+        SettingsGroup(
+            name="queue",
+            class_name="QueueSettings",
+            description="Background jobs.",
+            fields=(
+                Setting("concurrency", "int", "4", "Jobs handled at once."),
+                Setting("max_attempts", "int", "5", "Attempts before a job is given up."),
+                Setting("backoff_base_seconds", "float", "0.5", "First retry delay; doubles each time."),
+                Setting("backoff_max_seconds", "float", "30.0", "Longest retry delay."),
+                Setting(
+                    "drain_timeout_seconds",
+                    "float",
+                    "10.0",
+                    "On shutdown, how long queued jobs may still run.",
+                ),
+            ),
+        ),
+    ),
+    resources=(
+        Resource(
+            name="jobs",
+            module=".adapters.inprocess_queue",
+            opener="open_inprocess_queue",
+            type_module=".domain.jobs",
+            type_name="JobQueue",
+            settings="settings.queue, handlers=JOB_HANDLERS",
+            imports=((".jobs", "JOB_HANDLERS"),),
+        ),
+    ),
+    docs=(
+        "Background jobs run on asyncio workers inside the web process, retried with "
+        "exponential backoff and jitter. Jobs still queued at shutdown get "
+        "`drain_timeout_seconds` to finish; jobs are not persisted across restarts."
+    ),
+)
+
+QUEUE = Axis(
+    name="queue",
+    question="Where do background jobs run?",
+    choices=(INPROCESS,),
+    default=("inprocess",),
+)
