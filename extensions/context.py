@@ -69,6 +69,7 @@ class SlipwayFilters(Extension):
             check_package_name=check_package_name,
             check_email=check_email,
             refuse_bad_data=refuse_bad_data,
+            py_string=py_string,
         )
         environment.globals["new_secret"] = new_secret
 
@@ -193,6 +194,11 @@ def refuse_bad_data(context: Context, question: str) -> bool:
     if given is not None:
         CHECKS[question](str(given))
     return True
+
+
+def py_string(text: str) -> str:
+    """``text`` as a double-quoted Python string literal."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def new_secret() -> str:

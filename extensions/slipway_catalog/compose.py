@@ -93,10 +93,19 @@ class Composition:
         lines = list(base)
         for resource in self.resources:
             lines.append(f"from {resource.module} import {resource.opener}")
-            lines.append(f"from {resource.type_module} import {resource.type_name}")
             lines.extend(f"from {module} import {name}" for module, name in resource.imports)
         lines.extend(f"from {router.module} import {router.name} as {_router_alias(router)}" for router in self.routers)
         lines.extend(f"from {middleware.module} import {middleware.name}" for middleware in self.middleware)
+        return render_imports(lines)
+
+    def settings_imports_block(self, *base: str) -> str:
+        """``settings.py``'s import block: the base lines plus what field types need."""
+        return render_imports([*base, *self.settings_imports])
+
+    def resources_imports(self, *base: str) -> str:
+        """``resources.py``'s import block: the base lines plus each resource's type."""
+        lines = list(base)
+        lines.extend(f"from {resource.type_module} import {resource.type_name}" for resource in self.resources)
         return render_imports(lines)
 
     def router_alias(self, router: Router) -> str:

@@ -60,7 +60,8 @@ class Resource:
     opener: str
     type_module: str
     type_name: str
-    settings: str
+    arguments: str = "settings"
+    """The opener's arguments as Python source; ``settings`` is the root Settings."""
     readiness: bool = False
     """Whether ``/health/ready`` pings it (the resource has ``async ping()``)."""
     imports: tuple[tuple[str, str], ...] = ()
@@ -80,8 +81,8 @@ class Middleware:
     module: str
     name: str
     order: int
-    options: str = ""
-    """Keyword arguments as Python source, evaluated in ``create_app``."""
+    options: tuple[str, ...] = ()
+    """``name=expression`` keyword arguments, evaluated in ``create_app(settings)``."""
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ JWT = Choice(
         ),
     ),
     routers=(Router(".api.auth"),),
-    migrations=("2026_11_23_0002-create_user_and_refresh_token.py",),
+    migrations=("2026_11_23_0002_create_user_and_refresh_token.py",),
     docs=(
         "Users register with an email and password (hashed with argon2id) and log in "
         "through the OAuth2 password flow at `POST /auth/token`, receiving a short-lived "

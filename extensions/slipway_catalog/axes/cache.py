@@ -32,7 +32,6 @@ MEMORY = Choice(
             opener="open_memory_cache",
             type_module=".domain.ports",
             type_name="Cache",
-            settings="settings.cache",
         ),
     ),
     docs=(

@@ -1,6 +1,6 @@
 """What every generated service gets, whatever the answers."""
 
-from ..model import Choice, Middleware, Setting, SettingsGroup
+from ..model import Choice, Middleware, Router, Setting, SettingsGroup
 
 CORE = Choice(
     value="core",
@@ -31,8 +31,7 @@ CORE = Choice(
             description="Where and how uvicorn serves.",
             fields=(
                 Setting("host", "str", '"127.0.0.1"', "Interface to bind; 0.0.0.0 in a container."),
-                Setting("port", "int", "8000", "TCP port to listen on.", imports=()),
-                Setting("workers", "int", "1", "Worker processes."),
+                Setting("port", "int", "8000", "TCP port to listen on."),
                 Setting(
                     "graceful_timeout_seconds",
                     "float",
@@ -78,6 +77,8 @@ CORE = Choice(
             ),
         ),
     ),
+    routers=(Router(".api.health"), Router(".api.items")),
+    migrations=("2026_11_23_0001_create_item_and_idempotency_key.py",),
     middleware=(
         Middleware(".api.middleware", "ErrorCatcherMiddleware", 0),
         Middleware(".api.middleware", "RequestIdMiddleware", 10),
@@ -87,9 +88,10 @@ CORE = Choice(
             "CORSMiddleware",
             30,
             options=(
-                "allow_origins=settings.http.cors_origins, "
-                'allow_methods=["*"], allow_headers=["*"], '
-                'expose_headers=["ETag", "X-Request-ID", "Retry-After"]'
+                "allow_origins=settings.http.cors_origins",
+                'allow_methods=["*"]',
+                'allow_headers=["*"]',
+                'expose_headers=["ETag", "X-Request-ID", "Retry-After"]',
             ),
         ),
         Middleware(".api.middleware", "SecurityHeadersMiddleware", 40),
@@ -97,15 +99,15 @@ CORE = Choice(
             ".api.middleware",
             "BodySizeLimitMiddleware",
             50,
-            options="max_body_bytes=settings.http.max_body_bytes",
+            options=("max_body_bytes=settings.http.max_body_bytes",),
         ),
         Middleware(
             ".api.middleware",
             "RateLimitMiddleware",
             60,
             options=(
-                "rate_per_second=settings.http.rate_limit_per_second, "
-                "burst=settings.http.rate_limit_burst"
+                "rate_per_second=settings.http.rate_limit_per_second",
+                "burst=settings.http.rate_limit_burst",
             ),
         ),
     ),

@@ -41,11 +41,9 @@ SQLITE = Choice(
             opener="open_database",
             type_module=".adapters.database",
             type_name="Database",
-            settings="settings.database, migrate=settings.should_migrate_on_start",
             readiness=True,
         ),
     ),
-    migrations=("2026_11_23_0001-create_item_and_idempotency_key.py",),
     docs=(
         "Records live in a SQLite file (`var/` by default) through SQLAlchemy 2's async "
         "engine. `make migrate` applies Alembic migrations; development applies them at "

@@ -32,7 +32,7 @@ INPROCESS = Choice(
             opener="open_inprocess_queue",
             type_module=".domain.jobs",
             type_name="JobQueue",
-            settings="settings.queue, handlers=JOB_HANDLERS",
+            arguments="settings, JOB_HANDLERS",
             imports=((".jobs", "JOB_HANDLERS"),),
         ),
     ),

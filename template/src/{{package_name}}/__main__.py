@@ -1,0 +1,63 @@
+"""Command line: ``python -m <package> [serve|migrate] [--server.port 9000 ...]``.
+
+Flags override environment variables, which override ``.env``, which overrides the
+defaults in ``settings.py``.
+"""
+
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from pydantic import ValidationError
+
+from .adapters.database import migrate
+from .app import create_app
+from .settings import ENV_PREFIX, Settings
+
+COMMANDS = ("serve", "migrate")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args.pop(0) if args and not args[0].startswith("-") else "serve"
+    if command not in COMMANDS:
+        print(f"unknown command {command!r}; use one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        settings = Settings(_cli_parse_args=args)
+    except ValidationError as error:
+        print(describe_invalid_settings(error), file=sys.stderr)
+        return 2
+    if command == "migrate":
+        asyncio.run(migrate(settings.database))
+        return 0
+    serve(settings)
+    return 0
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT: stop accepting, drain in-flight requests, close."""
+    server = settings.server
+    uvicorn.run(
+        create_app(settings),
+        host=server.host,
+        port=server.port,
+        timeout_graceful_shutdown=int(server.graceful_timeout_seconds),
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def describe_invalid_settings(error: ValidationError) -> str:
+    lines = ["Invalid settings; fix these environment variables (or .env entries):"]
+    for problem in error.errors():
+        location = "__".join(str(part) for part in problem["loc"]).upper()
+        variable = f"{ENV_PREFIX}{location}" if location else "settings"
+        lines.append(f"  {variable}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

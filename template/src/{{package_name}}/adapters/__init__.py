@@ -1,0 +1,1 @@
+"""Adapters: the I/O behind the domain's ports, one module per chosen slice."""

@@ -1,0 +1,1 @@
+"""HTTP edge: routes, request/response schemas, dependencies, errors, middleware."""

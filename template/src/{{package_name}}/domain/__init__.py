@@ -1,0 +1,1 @@
+"""Business rules: entities, use-case services, ports. No I/O, no HTTP."""

@@ -1,0 +1,15 @@
+"""Ports: what the domain needs from the outside world, as protocols adapters satisfy."""
+
+from typing import Protocol
+
+
+class Cache(Protocol):
+    """A byte cache with expiry; adapters choose the TTL (with jitter) from settings."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,68 @@
+"""Structured logging: JSON lines in production, a readable console on a terminal.
+
+structlog and the standard library (uvicorn, SQLAlchemy, Alembic) share one pipeline,
+so every line carries the request id bound by ``RequestIdMiddleware``.
+"""
+
+import logging
+import sys
+
+import orjson
+import structlog
+from structlog.typing import Processor
+
+from ..settings import LoggingSettings
+
+_SHARED_PROCESSORS: list[Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def configure_logging(settings: LoggingSettings) -> None:
+    level = logging.getLevelNamesMapping()[settings.level]
+    as_json = settings.format == "json" or (
+        settings.format == "auto" and not sys.stdout.isatty()
+    )
+    renderer: Processor
+    if as_json:
+        renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        logger_factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory()
+        exceptions: list[Processor] = [structlog.processors.dict_tracebacks]
+    else:
+        renderer = structlog.dev.ConsoleRenderer()
+        logger_factory = structlog.PrintLoggerFactory()
+        exceptions = []
+    structlog.configure(
+        processors=[*_SHARED_PROCESSORS, *exceptions, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=logger_factory,
+        cache_logger_on_first_use=True,
+    )
+    _route_standard_library_logging(level, as_json)
+
+
+def _route_standard_library_logging(level: int, as_json: bool) -> None:
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer()
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=_SHARED_PROCESSORS,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *([structlog.processors.dict_tracebacks] if as_json else []),
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
