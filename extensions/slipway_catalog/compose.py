@@ -21,7 +21,7 @@ from .model import (
     SettingsGroup,
 )
 
-LINE_LENGTH = 88
+LINE_LENGTH = 100
 
 
 @dataclass(frozen=True)

@@ -80,16 +80,16 @@ async def migrate(settings: DatabaseSettings) -> None:
 
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
-    if not ALEMBIC_CONFIG.is_file():
-        raise FileNotFoundError(
-            f"{ALEMBIC_CONFIG} not found in {Path.cwd()}; run from the project root"
-        )
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     logger.info("database.migrated")
 
 
 def _upgrade(connection: Connection) -> None:
+    if not ALEMBIC_CONFIG.is_file():
+        raise FileNotFoundError(
+            f"{ALEMBIC_CONFIG} not found in {Path.cwd()}; run from the project root"
+        )
     config = Config(ALEMBIC_CONFIG)
     config.attributes["connection"] = connection
     command.upgrade(config, "heads")

@@ -100,9 +100,10 @@ class RequestIdMiddleware:
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
+    value: bytes
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.fullmatch(value):
-            return value.decode()
+            return value.decode("ascii")
     return None
 
 
@@ -173,7 +174,8 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 headers.extend(extra)
                 if not any(
-                    name == b"content-type" and value.startswith(b"text/html") for name, value in headers
+                    name == b"content-type" and value.startswith(b"text/html")
+                    for name, value in headers
                 ):
                     headers.append(_STRICT_CSP)
                 message["headers"] = headers
@@ -287,7 +289,9 @@ class RateLimitMiddleware:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(client)
-            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.tokens = min(
+                float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate
+            )
             bucket.updated = now
         if bucket.tokens >= 1:
             bucket.tokens -= 1

@@ -1,5 +1,6 @@
 """RFC 9457 problem details: the body of every error response."""
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -34,9 +35,7 @@ def request_id_of(scope: Scope) -> str | None:
     return request_id if isinstance(request_id, str) else None
 
 
-def problem_body(
-    scope: Scope, status: int, detail: str | None = None, **members: Any
-) -> bytes:
+def problem_body(scope: Scope, status: int, detail: str | None = None, **members: Any) -> bytes:
     problem = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -54,7 +53,7 @@ def problem_response(
     status: int,
     detail: str | None = None,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **members: Any,
 ) -> Response:
     return Response(
@@ -66,7 +65,11 @@ def problem_response(
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": HTTPStatus(status).phrase}
+    status: {
+        "model": Problem,
+        "content": {PROBLEM_JSON: {}},
+        "description": HTTPStatus(status).phrase,
+    }
     for status in (400, 401, 403, 404, 409, 412, 413, 422, 429)
 }
 """For ``responses=`` on routers, so OpenAPI documents the problem bodies."""

@@ -6,6 +6,7 @@ so every line carries the request id bound by ``RequestIdMiddleware``.
 
 import logging
 import sys
+from typing import Any
 
 import orjson
 import structlog
@@ -22,9 +23,7 @@ _SHARED_PROCESSORS: list[Processor] = [
 
 def configure_logging(settings: LoggingSettings) -> None:
     level = logging.getLevelNamesMapping()[settings.level]
-    as_json = settings.format == "json" or (
-        settings.format == "auto" and not sys.stdout.isatty()
-    )
+    as_json = settings.format == "json" or (settings.format == "auto" and not sys.stdout.isatty())
     renderer: Processor
     if as_json:
         renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
@@ -45,7 +44,7 @@ def configure_logging(settings: LoggingSettings) -> None:
 
 def _route_standard_library_logging(level: int, as_json: bool) -> None:
     renderer: Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_orjson_text)
         if as_json
         else structlog.dev.ConsoleRenderer()
     )
@@ -66,3 +65,9 @@ def _route_standard_library_logging(level: int, as_json: bool) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+
+
+def _orjson_text(event: Any, **_: Any) -> str:
+    """The standard library's formatter wants text, not bytes."""
+    return orjson.dumps(event).decode()

@@ -1,0 +1,356 @@
+"""Shared fixtures and helpers for Slipway's own tests.
+
+Reusable by every test module (import helpers with ``from conftest import ...``;
+``tests/`` is on ``sys.path`` through pytest's rootdir conftest handling):
+
+Constants and helpers
+    ``TEMPLATE_ROOT``          the repository root, found from this file (tests run
+                               from a fresh clone anywhere).
+    ``MATRIX``                 ``slipway_catalog.matrix.matrix()``: every tested
+                               combination, a list of ``MatrixRow`` (``.id``,
+                               ``.answers``, ``.data``, ``.names``, ``.label``).
+    ``DEFAULT_ROW``            the row named ``default``.
+    ``render_project(answers, dst)``  render the *working tree* (uncommitted edits
+                               included) with Copier's API into ``dst``.
+    ``run_copier(*args)``      the real ``copier`` CLI in a subprocess (stdin closed).
+    ``find_python(version)``   an interpreter path for ``"3.12"``, or ``None``.
+    ``free_port()``            a free TCP port on 127.0.0.1.
+    ``server_url(name)``       the loopback URL of a backing server, from its
+                               ``SLIPWAY_*_URL`` env var or its default (table below).
+    ``server_reachable(url)``  whether something listens at the URL's host:port.
+    ``require_server(name, url="")``  the URL once reachable, else skip (or fail
+                               when ``SLIPWAY_REQUIRE_SERVERS=1``, as ``.ci/run`` sets).
+    ``service_env(project)``   ``{PREFIX+url_env: url}`` for the project's services,
+                               each checked with ``require_server``.
+    ``text_files(root)``       the rendered text files (``.git`` and caches excluded).
+
+Fixtures
+    ``template_root``          ``TEMPLATE_ROOT``.
+    ``rendered``               (session) factory: ``rendered(row_or_answers)`` ->
+                               ``RenderedProject``, rendered once per worker.
+    ``rendered_row``           (session, parametrized over ``MATRIX``, ids are row
+                               ids): a ``RenderedProject`` for each tested row.
+    ``default_project``        (session) the default row rendered.
+
+A ``RenderedProject`` has ``path``, ``row``, ``answers`` (what Copier recorded in
+``.copier-answers.yml``), ``composition`` (``slipway_catalog.resolve``),
+``package_name`` and ``env_prefix``. Treat it as read-only: copy it before changing
+files (``shutil.copytree``) since other tests share it.
+
+Backing servers (real ones on loopback, never mocks):
+
+    name        env var                  default
+    postgres    SLIPWAY_POSTGRES_URL     postgresql://postgres@127.0.0.1:5432/test
+    mariadb     SLIPWAY_MARIADB_URL      mysql://root@127.0.0.1:3306/test
+    redis       SLIPWAY_REDIS_URL        redis://127.0.0.1:6379/0
+    rabbitmq    SLIPWAY_AMQP_URL         amqp://guest:guest@127.0.0.1:5672/
+    nats        SLIPWAY_NATS_URL         nats://127.0.0.1:4222
+    memcached   SLIPWAY_MEMCACHED_URL    memcached://127.0.0.1:11211
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import yaml
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
+
+import slipway_catalog as catalog  # noqa: E402
+from slipway_catalog.matrix import PYTHON, MatrixRow, matrix  # noqa: E402
+
+# `git status`, which Copier runs on the template, must not write the index while
+# a colleague (or the lead) commits in the same work tree.
+os.environ.setdefault("GIT_OPTIONAL_LOCKS", "0")
+
+MATRIX: list[MatrixRow] = matrix()
+DEFAULT_ROW: MatrixRow = next(row for row in MATRIX if "default" in row.names)
+
+REQUIRE_SERVERS = os.environ.get("SLIPWAY_REQUIRE_SERVERS") == "1"
+
+SERVERS: dict[str, tuple[str, str]] = {
+    "postgres": ("SLIPWAY_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    "mariadb": ("SLIPWAY_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
+    "redis": ("SLIPWAY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    "rabbitmq": ("SLIPWAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+    "nats": ("SLIPWAY_NATS_URL", "nats://127.0.0.1:4222"),
+    "memcached": ("SLIPWAY_MEMCACHED_URL", "memcached://127.0.0.1:11211"),
+}
+SERVER_ALIASES = {
+    "postgresql": "postgres",
+    "mysql": "mariadb",
+    "valkey": "redis",
+    "amqp": "rabbitmq",
+}
+DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "postgres": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "redis": 6379,
+    "amqp": 5672,
+    "nats": 4222,
+    "memcached": 11211,
+}
+
+CACHE_DIRS = frozenset(
+    {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "var"}
+)
+
+
+# --- rendering ------------------------------------------------------------------
+
+
+def render_project(answers: Mapping[str, object], dst: Path) -> Path:
+    """Render the template's working tree into ``dst`` with ``answers`` as data.
+
+    ``vcs_ref="HEAD"`` makes Copier include uncommitted (and untracked, not ignored)
+    edits; without it Copier would render the latest tag once releases exist.
+    """
+    import copier
+    from copier.errors import DirtyLocalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        copier.run_copy(
+            str(TEMPLATE_ROOT),
+            str(dst),
+            data=dict(answers),
+            defaults=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
+    return dst
+
+
+def run_copier(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """The real Copier CLI, with no terminal and no stdin (as CI runs it)."""
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedProject:
+    path: Path
+    row: MatrixRow
+    answers: dict[str, Any]
+    composition: catalog.Composition
+
+    @property
+    def package_name(self) -> str:
+        return str(self.answers["package_name"])
+
+    @property
+    def env_prefix(self) -> str:
+        return self.package_name.upper() + "_"
+
+    @property
+    def python_version(self) -> str:
+        return str(self.answers[PYTHON])
+
+
+def as_row(row_or_answers: MatrixRow | Mapping[str, object]) -> MatrixRow:
+    if isinstance(row_or_answers, MatrixRow):
+        return row_or_answers
+    from slipway_catalog.matrix import row_id
+
+    answers = dict(row_or_answers)
+    return MatrixRow(row_id(answers), answers)
+
+
+def load_project(path: Path, row: MatrixRow) -> RenderedProject:
+    answers = yaml.safe_load((path / ".copier-answers.yml").read_text(encoding="utf-8"))
+    composition = catalog.resolve(
+        {key: value for key, value in answers.items() if not key.startswith("_")}
+    )
+    return RenderedProject(path=path, row=row, answers=answers, composition=composition)
+
+
+def text_files(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` but VCS and tool caches."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not CACHE_DIRS.intersection(path.relative_to(root).parts):
+            yield path
+
+
+# --- interpreters, ports and servers ------------------------------------------------
+
+
+def _python_version_of(executable: str) -> str | None:
+    try:
+        result = subprocess.run(
+            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter for ``version`` ("3.12"): ``SLIPWAY_PYTHON_3_12``, pyenv, PATH, /usr."""
+    candidates: list[str] = []
+    if override := os.environ.get(f"SLIPWAY_PYTHON_{version.replace('.', '_')}"):
+        candidates.append(override)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates.extend(
+        str(path)
+        for path in sorted(
+            pyenv_root.glob(f"versions/{version}.*/bin/python{version}"), reverse=True
+        )
+    )
+    if on_path := shutil.which(f"python{version}"):
+        candidates.append(on_path)
+    candidates.extend([f"/usr/local/bin/python{version}", f"/usr/bin/python{version}"])
+    for candidate in candidates:
+        if Path(candidate).exists() and _python_version_of(candidate) == version:
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _canonical_server(name: str) -> str:
+    return SERVER_ALIASES.get(name, name)
+
+
+def server_url(name: str, fallback: str = "") -> str:
+    """The URL of backing server ``name`` on loopback (env var, then default)."""
+    canonical = _canonical_server(name)
+    env_var, default = SERVERS.get(canonical, (f"SLIPWAY_{canonical.upper()}_URL", fallback))
+    return os.environ.get(env_var) or default
+
+
+def server_reachable(url: str, timeout: float = 2.0) -> bool:
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    scheme = parts.scheme.split("+", 1)[0]
+    port = parts.port or DEFAULT_PORTS.get(scheme)
+    if port is None:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_server(name: str, url: str = "") -> str:
+    """The server's URL; skip when nothing listens there (fail under SLIPWAY_REQUIRE_SERVERS=1)."""
+    url = url or server_url(name)
+    if not url:
+        reason = f"no URL known for server {name!r}; set SLIPWAY_{name.upper()}_URL"
+    elif server_reachable(url):
+        return url
+    else:
+        reason = f"{name} is not reachable at {_redact(url)}; start it or set its SLIPWAY_*_URL"
+    if REQUIRE_SERVERS:
+        pytest.fail(f"{reason} (SLIPWAY_REQUIRE_SERVERS=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _service_url(service: Any) -> str:
+    """The URL a generated project gets for ``service`` (a ``model.Service``).
+
+    The catalog's ``ci_url`` carries the driver and database the project expects
+    (``postgresql+asyncpg://...``); a ``SLIPWAY_*_URL`` override moves it to another
+    host, port, user or database but keeps that driver.
+    """
+    canonical = _canonical_server(service.name)
+    env_var = SERVERS.get(canonical, (f"SLIPWAY_{canonical.upper()}_URL", ""))[0]
+    base = service.ci_url or server_url(service.name, f"tcp://127.0.0.1:{service.port}")
+    override = os.environ.get(env_var)
+    if not override or not service.ci_url:
+        return override or base
+    target, source = urlsplit(base), urlsplit(override)
+    return urlunsplit(target._replace(netloc=source.netloc, path=source.path or target.path))
+
+
+def service_env(project: RenderedProject) -> dict[str, str]:
+    """Env vars that point ``project`` at its backing servers (skips when one is down)."""
+    env: dict[str, str] = {}
+    for service in project.composition.services:
+        url = require_server(service.name, _service_url(service))
+        if service.url_env:
+            env[project.env_prefix + service.url_env] = url
+    return env
+
+
+# --- fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def template_root() -> Path:
+    return TEMPLATE_ROOT
+
+
+@pytest.fixture(scope="session")
+def rendered(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[MatrixRow | Mapping[str, object]], RenderedProject]:
+    cache: dict[str, RenderedProject] = {}
+
+    def render(row_or_answers: MatrixRow | Mapping[str, object]) -> RenderedProject:
+        row = as_row(row_or_answers)
+        if row.id not in cache:
+            dst = tmp_path_factory.mktemp(f"render-{row.id}") / "project"
+            render_project(row.data, dst)
+            cache[row.id] = load_project(dst, row)
+        return cache[row.id]
+
+    return render
+
+
+@pytest.fixture(scope="session", params=MATRIX, ids=[row.id for row in MATRIX])
+def rendered_row(
+    request: pytest.FixtureRequest,
+    rendered: Callable[[MatrixRow | Mapping[str, object]], RenderedProject],
+) -> RenderedProject:
+    row: MatrixRow = request.param
+    return rendered(row)
+
+
+@pytest.fixture(scope="session")
+def default_project(
+    rendered: Callable[[MatrixRow | Mapping[str, object]], RenderedProject],
+) -> RenderedProject:
+    return rendered(DEFAULT_ROW)

@@ -1,0 +1,284 @@
+"""The files that build, run and check a generated service pass the tools that read them.
+
+Every tested combination is rendered (``rendered_row``, from the catalog's matrix) and
+its ``Dockerfile`` goes through hadolint, ``compose.yaml`` through the Compose spec and
+the CI workflow through GitHub's workflow schema (both vendored by check-jsonschema)
+and actionlint, with shellcheck on its ``run:`` scripts. No offered choice needs a
+backing server yet, so a synthetic one is added to a composition to prove that a
+slice's ``Service`` reaches compose and CI as the contribution model promises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import slipway_catalog as catalog
+from conftest import DEFAULT_ROW, RenderedProject, render_project
+from slipway_catalog.model import Service
+
+pytestmark = pytest.mark.copier
+
+WORKFLOW = Path(".github/workflows/ci.yml")
+COMPOSE = Path("compose.yaml")
+OWNED = (
+    Path("Dockerfile"),
+    Path(".dockerignore"),
+    Path("Makefile"),
+    Path("README.md"),
+    COMPOSE,
+    WORKFLOW,
+)
+"""The files this module checks, where the project has them."""
+
+POSTGRES = Service(
+    name="postgres",
+    image="postgres:17-alpine",
+    port=5432,
+    environment=(("POSTGRES_PASSWORD", "postgres"), ("POSTGRES_DB", "app")),
+    healthcheck=("pg_isready", "-U", "postgres", "-d", "app"),
+    url_env="DATABASE__URL",
+    compose_url="postgresql+asyncpg://postgres:postgres@postgres:5432/app",
+    ci_url="postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/app",
+)
+MEMCACHED = Service(name="memcached", image="memcached:1.6-alpine", port=11211)
+"""No environment, health check or URL: the bare minimum a slice may declare."""
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    """A validator from the dev group: beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed; `uv sync` installs the dev group", pytrace=False)
+    return found
+
+
+def check(*args: str, cwd: Path) -> None:
+    """Run a validator; on failure show exactly what it said."""
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    command = " ".join([Path(args[0]).name, *args[1:]])
+    said = f"`{command}` exited {result.returncode} in {cwd}:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, said
+
+
+def hadolint(project: Path) -> None:
+    # "style" is the lowest threshold: any finding at all fails.
+    check(tool("hadolint"), "--no-color", "--failure-threshold", "style", "Dockerfile", cwd=project)
+
+
+def compose_spec(project: Path) -> None:
+    schema = "vendor.compose-spec"
+    check(tool("check-jsonschema"), "--builtin-schema", schema, str(COMPOSE), cwd=project)
+
+
+def workflow_checks(project: Path) -> None:
+    schema = "vendor.github-workflows"
+    check(tool("check-jsonschema"), "--builtin-schema", schema, str(WORKFLOW), cwd=project)
+    shellcheck = f"-shellcheck={tool('shellcheck')}"
+    check(tool("actionlint"), "-no-color", shellcheck, str(WORKFLOW), cwd=project)
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def env_prefix(project: Path) -> str:
+    answers = load_yaml(project / ".copier-answers.yml")
+    return f"{answers['package_name']}_".upper()
+
+
+def dotenv(project: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    env_file = project / ".env"
+    if env_file.is_file():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            name, sep, value = line.partition("=")
+            if sep and not name.lstrip().startswith("#"):
+                values[name.strip()] = value.strip()
+    return values
+
+
+# --- every tested combination -----------------------------------------------------
+
+
+def test_dockerfile_passes_hadolint(rendered_row: RenderedProject) -> None:
+    hadolint(rendered_row.path)
+
+
+def test_compose_file_follows_the_compose_spec(rendered_row: RenderedProject) -> None:
+    compose = rendered_row.path / COMPOSE
+    if not rendered_row.composition.has("deployment", "compose"):
+        assert not compose.exists()
+        pytest.skip("this combination deploys without Compose")
+    compose_spec(rendered_row.path)
+
+
+def test_workflow_passes_its_schema_and_actionlint(rendered_row: RenderedProject) -> None:
+    workflow = rendered_row.path / WORKFLOW
+    if not rendered_row.composition.has("ci", "github"):
+        assert not workflow.exists()
+        pytest.skip("this combination has no GitHub Actions workflow")
+    workflow_checks(rendered_row.path)
+
+
+def test_deploy_files_read_as_hand_written(rendered_row: RenderedProject) -> None:
+    problems = []
+    for relative in OWNED:
+        path = rendered_row.path / relative
+        if not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "\n\n\n" in text:
+            problems.append(f"{relative}: a run of blank lines")
+        if re.search(r"[ \t]+$", text, re.MULTILINE):
+            problems.append(f"{relative}: trailing whitespace")
+        if not text.endswith("\n") or text.endswith("\n\n"):
+            problems.append(f"{relative}: must end with exactly one newline")
+        if re.search(r"\{\{|\{%", text):
+            problems.append(f"{relative}: Jinja (or GitHub expression) residue")
+    assert not problems, "\n".join(problems)
+
+
+def test_makefile_targets_are_uv_commands(rendered_row: RenderedProject) -> None:
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    makefile = (rendered_row.path / "Makefile").read_text(encoding="utf-8")
+    recipes = [line for line in makefile.splitlines() if line.startswith((" ", "\t"))]
+    assert all(line.startswith("\t") for line in recipes), "recipes must start with a tab"
+    targets = ["install", "run", "test", "lint", "fmt"]
+    if rendered_row.composition.migrations:
+        targets.append("migrate")
+    dry_run = subprocess.run(
+        [make, "--dry-run", *targets],
+        cwd=rendered_row.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert all(line.startswith("uv ") for line in dry_run.stdout.splitlines()), dry_run.stdout
+    help_text = subprocess.run(
+        [make], cwd=rendered_row.path, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert all(re.search(rf"^\s+{target}\s", help_text, re.MULTILINE) for target in targets)
+
+
+def test_compose_takes_settings_from_the_catalog(rendered_row: RenderedProject) -> None:
+    if not rendered_row.composition.has("deployment", "compose"):
+        pytest.skip("this combination deploys without Compose")
+    composition = rendered_row.composition
+    services = load_yaml(rendered_row.path / COMPOSE)["services"]
+    app = services["app"]
+    environment: Mapping[str, str] = app["environment"]
+    secrets = {var.name for var in composition.env_vars if var.secret}
+    for name in secrets:
+        assert environment[name].startswith(f"${{{name}:?"), f"{name} must be required"
+    urls = {composition.env_prefix + service.url_env for service in composition.services}
+    settings = {var.name for var in composition.env_vars}
+    # Every other setting keeps the default the service declares.
+    extra = settings.intersection(environment) - secrets - urls
+    assert not extra, f"compose should set only secrets and service URLs, not {sorted(extra)}"
+    assert environment[f"{composition.env_prefix}ENVIRONMENT"] == "production"
+    assert "var:/app/var" in app["volumes"]
+    if composition.migrations:
+        assert app["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert services["migrate"]["command"][-1] == "migrate"
+        assert services["migrate"]["environment"] == environment
+
+
+def test_workflow_is_least_privilege(rendered_row: RenderedProject) -> None:
+    if not rendered_row.composition.has("ci", "github"):
+        pytest.skip("this combination has no GitHub Actions workflow")
+    workflow = load_yaml(rendered_row.path / WORKFLOW)
+    assert workflow["permissions"] == {"contents": "read"}
+    for job in workflow["jobs"].values():
+        assert job["timeout-minutes"] <= 30
+        setup_uv = next(step for step in job["steps"] if "setup-uv" in step.get("uses", ""))
+        assert setup_uv["with"]["python-version"] == rendered_row.python_version
+
+
+def test_secrets_are_never_shown(rendered_row: RenderedProject) -> None:
+    secret_names = {var.name for var in rendered_row.composition.env_vars if var.secret}
+    values = [value for name, value in dotenv(rendered_row.path).items() if name in secret_names]
+    readme = (rendered_row.path / "README.md").read_text(encoding="utf-8")
+    for name in secret_names:
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}` |"))
+        assert "*secret*" in row
+    for relative in OWNED:
+        path = rendered_row.path / relative
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            assert not any(value and value in text for value in values), f"{relative} leaks"
+
+
+# --- a backing service, contributed the way a future slice would ------------------
+
+
+@pytest.fixture(scope="module")
+def with_services(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default project rendered as if a chosen slice declared two services."""
+    real_resolve = catalog.resolve
+
+    def resolve(answers: Mapping[str, Any], *args: Any, **kwargs: Any) -> catalog.Composition:
+        composition = real_resolve(answers, *args, **kwargs)
+        services = (*composition.services, POSTGRES, MEMCACHED)
+        return dataclasses.replace(composition, services=services)
+
+    with pytest.MonkeyPatch.context() as patch:
+        # Copier's context hook calls `catalog.resolve` on this very module object.
+        patch.setattr(catalog, "resolve", resolve)
+        return render_project(DEFAULT_ROW.data, tmp_path_factory.mktemp("services") / "project")
+
+
+def test_services_reach_compose(with_services: Path) -> None:
+    compose_spec(with_services)
+    services = load_yaml(with_services / COMPOSE)["services"]
+    postgres = services["postgres"]
+    assert postgres["image"] == POSTGRES.image
+    assert postgres["ports"] == ["127.0.0.1:5432:5432"]
+    assert postgres["environment"] == dict(POSTGRES.environment)
+    assert postgres["healthcheck"]["test"] == ["CMD", *POSTGRES.healthcheck]
+    assert "healthcheck" not in services["memcached"]
+    for dependent in ("app", "migrate"):
+        depends_on = services[dependent]["depends_on"]
+        assert depends_on["postgres"] == {"condition": "service_healthy"}
+        assert depends_on["memcached"] == {"condition": "service_started"}
+    url_env = env_prefix(with_services) + POSTGRES.url_env
+    assert services["app"]["environment"][url_env] == POSTGRES.compose_url
+
+
+def test_services_reach_ci(with_services: Path) -> None:
+    workflow_checks(with_services)
+    job = load_yaml(with_services / WORKFLOW)["jobs"]["check"]
+    postgres = job["services"]["postgres"]
+    assert postgres["image"] == POSTGRES.image
+    assert postgres["ports"] == ["5432:5432"]
+    assert postgres["env"] == dict(POSTGRES.environment)
+    assert '--health-cmd "pg_isready -U postgres -d app"' in postgres["options"]
+    assert set(job["services"]["memcached"]) == {"image", "ports"}
+    url_env = env_prefix(with_services) + POSTGRES.url_env
+    assert job["env"] == {url_env: POSTGRES.ci_url}
+
+
+def test_services_reach_the_readme(with_services: Path) -> None:
+    readme = (with_services / "README.md").read_text(encoding="utf-8")
+    for service in (POSTGRES, MEMCACHED):
+        assert f"- `{service.name}` ({service.image}) on port {service.port}" in readme
+    assert "\n\n\n" not in readme

@@ -1,0 +1,138 @@
+"""Copier's questions through the real CLI: bad answers stop with a message, good ones render.
+
+Each run is ``copier copy --trust --defaults -r HEAD`` on the working tree (``-r HEAD``
+includes uncommitted edits), with no terminal and no stdin, as a user's script or CI
+would run it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import slipway_catalog as catalog
+from conftest import TEMPLATE_ROOT, run_copier
+
+pytestmark = pytest.mark.copier
+
+
+def copy(destination: Path, *answers: str) -> tuple[int, str]:
+    data = [argument for answer in answers for argument in ("-d", answer)]
+    result = run_copier(
+        "copy", "--trust", "--defaults", "-r", "HEAD", *data, str(TEMPLATE_ROOT), str(destination)
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+BAD_ANSWERS = [
+    pytest.param("database=oracle", "database", r"pick one of: sqlite", id="database"),
+    pytest.param("project_slug=my slug", "project_slug", r"e\.g\. my-service", id="project_slug"),
+    pytest.param(
+        "package_name=class", "package_name", r"pick another, e\.g\. class_service", id="keyword"
+    ),
+    pytest.param("package_name=My-Pkg", "package_name", r"e\.g\. my_service", id="package_name"),
+    pytest.param("package_name=json", "package_name", r"pick another", id="stdlib"),
+    pytest.param(
+        "author_email=nope", "author_email", r"e\.g\. team@example\.com", id="author_email"
+    ),
+    pytest.param(
+        "python_version=3.10", "python_version", r"pick one of: 3\.11", id="python_version"
+    ),
+    pytest.param(
+        "observability=[prometheus, foo]",
+        "observability",
+        r"'foo' is not offered; pick one of: prometheus",
+        id="observability",
+    ),
+    pytest.param("auth=basic", "auth", r"pick one of: none, jwt", id="auth"),
+]
+
+
+@pytest.mark.parametrize(("answer", "question", "fix"), BAD_ANSWERS)
+def test_a_bad_answer_stops_with_a_message_naming_the_fix(
+    answer: str, question: str, fix: str, tmp_path: Path
+) -> None:
+    destination = tmp_path / "service"
+    returncode, output = copy(destination, answer)
+    assert returncode != 0, f"{answer} was accepted:\n{output}"
+    assert "Traceback" not in output, output
+    assert re.search(rf"(?m)^{re.escape(question)}: ", output), (
+        f"no message names {question}:\n{output}"
+    )
+    assert re.search(fix, output), f"the message does not name the fix ({fix}):\n{output}"
+    assert not (destination / "pyproject.toml").exists(), "a refused answer still rendered"
+
+
+@pytest.fixture(scope="module")
+def defaults_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    destination = tmp_path_factory.mktemp("defaults") / "my-service"
+    returncode, output = copy(destination)
+    assert returncode == 0, output
+    assert "Traceback" not in output, output
+    return destination, output
+
+
+def test_defaults_render(defaults_copy: tuple[Path, str]) -> None:
+    destination, _ = defaults_copy
+    assert (destination / "pyproject.toml").is_file()
+    assert (destination / "src" / "my_service" / "__main__.py").is_file()
+    assert (destination / ".git").is_dir(), "the copy task initialises a repository"
+
+
+def test_the_answers_file_holds_every_answer(defaults_copy: tuple[Path, str]) -> None:
+    destination, _ = defaults_copy
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    asked = {
+        name
+        for name, spec in questions.items()
+        if not name.startswith("_") and isinstance(spec, dict)
+    }
+    remembered = {
+        name for name, spec in questions.items() if name in asked and not spec.get("secret")
+    }
+    assert remembered <= set(answers), f"missing from the answers file: {remembered - set(answers)}"
+    assert answers["_src_path"]
+    assert answers["project_slug"] == "my-service"
+    assert answers["package_name"] == "my_service"
+    for axis in catalog.AXES:
+        expected = list(axis.default) if axis.multiple else axis.default[0]
+        assert answers[axis.name] == expected, axis.name
+    assert answers["python_version"] in catalog.PYTHON_VERSIONS
+
+
+def test_the_answers_file_never_holds_a_secret(defaults_copy: tuple[Path, str]) -> None:
+    destination, _ = defaults_copy
+    text = (destination / ".copier-answers.yml").read_text(encoding="utf-8")
+    answers = yaml.safe_load(text)
+    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    secret_questions = {
+        name for name, spec in questions.items() if isinstance(spec, dict) and spec.get("secret")
+    }
+    assert not secret_questions & set(answers)
+    for key in answers:
+        assert not re.search(r"secret|password|token|private_key", key, re.IGNORECASE), key
+    # Secrets generated for the project (.env) stay out of the answers file.
+    env_file = destination / ".env"
+    if env_file.exists():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            name, _, value = line.partition("=")
+            if re.search(r"SECRET|PASSWORD|TOKEN", name) and len(value) >= 8:
+                assert value not in text, f"{name}'s value is in .copier-answers.yml"
+
+
+def test_names_are_derived_from_the_project_name(tmp_path: Path) -> None:
+    destination = tmp_path / "billing"
+    returncode, output = copy(
+        destination, "project_name=Billing API v2", "auth=none", "observability=[]"
+    )
+    assert returncode == 0, output
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["project_slug"] == "billing-api-v2"
+    assert answers["package_name"] == "billing_api_v2"
+    assert answers["auth"] == "none"
+    assert answers["observability"] == []
+    assert (destination / "src" / "billing_api_v2").is_dir()
