@@ -12,7 +12,7 @@ CORE = Choice(
         "uvloop>=0.21; sys_platform != 'win32'",
         "pydantic>=2.10",
         "pydantic-settings>=2.7",
-        "structlog>=25.1",
+        "structlog>=25.5",
         "orjson>=3.10",
     ),
     dev_dependencies=(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import PROBLEM_JSON, problem_body
+from .problems import PROBLEM_JSON, problem_body, request_id_of
 
 logger = structlog.get_logger(__name__)
 access_logger = structlog.get_logger("access")
@@ -69,7 +69,10 @@ class ErrorCatcherMiddleware:
         except Exception:
             logger.exception("request.unhandled_error", path=scope.get("path"))
             if not response_started:
-                await send_problem(scope, send, 500, "An unexpected error occurred.")
+                # Outside RequestIdMiddleware, so the id header is added here.
+                request_id = request_id_of(scope)
+                headers = [(REQUEST_ID_HEADER, request_id.encode())] if request_id else []
+                await send_problem(scope, send, 500, "An unexpected error occurred.", headers)
 
 
 class RequestIdMiddleware:
@@ -184,12 +187,8 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_body_bytes`` with 413, declared or streamed."""
+    """Refuses bodies over ``max_body_bytes`` with 413, whether declared or streamed."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -204,28 +203,36 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, send)
             return
         received = 0
+        refused = False
         response_started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLargeError
-            return message
+            if message["type"] != "http.request" or refused:
+                return message
+            received += len(message.get("body", b""))
+            if received <= self.max_body_bytes:
+                return message
+            refused = True
+            if not response_started:
+                await self._refuse(scope, send)
+            # The app sees the client go away and stops reading; its answer is dropped.
+            return {"type": "http.disconnect"}
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not response_started:
-                await self._refuse(scope, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = f"The request body is larger than {self.max_body_bytes} bytes."

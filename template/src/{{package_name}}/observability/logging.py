@@ -14,6 +14,10 @@ from structlog.typing import Processor
 
 from ..settings import LoggingSettings
 
+# Frame locals may hold passwords or tokens: tracebacks never include them.
+_TRACEBACKS_WITHOUT_LOCALS = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+)
 _SHARED_PROCESSORS: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.processors.add_log_level,
@@ -21,14 +25,19 @@ _SHARED_PROCESSORS: list[Processor] = [
 ]
 
 
-def configure_logging(settings: LoggingSettings) -> None:
+def configure_logging(settings: LoggingSettings, *, cache_loggers: bool = True) -> None:
+    """Configure structlog and the standard library alike.
+
+    ``cache_loggers`` freezes each logger's configuration on first use, which is
+    faster; tests turn it off so they can capture log lines.
+    """
     level = logging.getLevelNamesMapping()[settings.level]
     as_json = settings.format == "json" or (settings.format == "auto" and not sys.stdout.isatty())
     renderer: Processor
     if as_json:
         renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
         logger_factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory()
-        exceptions: list[Processor] = [structlog.processors.dict_tracebacks]
+        exceptions: list[Processor] = [_TRACEBACKS_WITHOUT_LOCALS]
     else:
         renderer = structlog.dev.ConsoleRenderer()
         logger_factory = structlog.PrintLoggerFactory()
@@ -37,7 +46,7 @@ def configure_logging(settings: LoggingSettings) -> None:
         processors=[*_SHARED_PROCESSORS, *exceptions, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=logger_factory,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache_loggers,
     )
     _route_standard_library_logging(level, as_json)
 
@@ -54,7 +63,7 @@ def _route_standard_library_logging(level: int, as_json: bool) -> None:
             foreign_pre_chain=_SHARED_PROCESSORS,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                *([structlog.processors.dict_tracebacks] if as_json else []),
+                *([_TRACEBACKS_WITHOUT_LOCALS] if as_json else []),
                 renderer,
             ],
         )

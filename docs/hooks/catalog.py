@@ -1,0 +1,342 @@
+"""MkDocs hook: the pages that describe the slice catalog render it from the catalog.
+
+Markers, each alone on its line, are replaced before the page's Markdown is converted:
+
+``<!-- slipway:axes -->``
+    The axes at a glance: question, choices, default, one or any subset.
+``<!-- slipway:catalog -->``
+    One row per choice: description, rules, dependencies, env vars, services.
+``<!-- slipway:choices -->``
+    One section per choice: everything it contributes and the files it owns.
+``<!-- slipway:core -->``
+    What every service gets whatever the answers: dependencies and settings.
+``<!-- slipway:middleware -->``
+    The middleware chain, outermost first, from every contribution's ``order``.
+``<!-- slipway:owned AXIS=VALUE -->``
+    The template files a choice owns (their names carry its condition).
+``<!-- slipway:source "PATH" NAME -->``
+    The top-level definition ``NAME`` (a function, class, assignment or TOML key)
+    of the file at ``PATH`` (from the repository root), as a titled code block.
+
+Whole files are included with ``pymdownx.snippets`` instead (``--8<-- "PATH"``).
+A marker that names something missing fails the build, so the docs cannot drift from
+the code. The questions page must also give every question of ``copier.yml`` its own
+heading. Adding a choice to the catalog updates every table here by itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mkdocs.exceptions import PluginError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO_ROOT / "template"
+EXAMPLE_ANSWERS = {"package_name": "my_service", "project_slug": "my-service"}
+"""The names the tables show settings for (the defaults of ``copier.yml``)."""
+
+QUESTIONS_PAGE = "questions.md"
+_MARKER = re.compile(r"^[ \t]*<!--[ \t]*slipway:(?P<name>[a-z]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$", re.M)
+_CONDITIONS = (
+    re.compile(r"\b(?P<axis>\w+)\s*==\s*'(?P<value>[\w-]+)'"),
+    re.compile(r"'(?P<value>[\w-]+)'\s+in\s+(?P<axis>\w+)"),
+    re.compile(r"has\(\s*'(?P<axis>\w+)'\s*,\s*'(?P<value>[\w-]+)'\s*\)"),
+)
+_JINJA_IF = re.compile(r"\{%-?\s*if\s+(?P<condition>.*?)\s*-?%\}")
+_JINJA_TAG = re.compile(r"\{%-?.*?-?%\}")
+_LANGUAGES = {".py": "python", ".toml": "toml", ".yml": "yaml", ".yaml": "yaml", ".ini": "ini"}
+
+catalog: Any = None
+
+
+def on_config(config: Any) -> Any:
+    """Import the catalog afresh, so ``mkdocs serve`` shows a catalog edit on rebuild."""
+    global catalog
+    extensions = str(REPO_ROOT / "extensions")
+    if extensions not in sys.path:
+        sys.path.insert(0, extensions)
+    for name in [name for name in sys.modules if name.split(".")[0] == "slipway_catalog"]:
+        del sys.modules[name]
+    catalog = importlib.import_module("slipway_catalog")
+    return config
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    where = page.file.src_uri
+    if where == QUESTIONS_PAGE:
+        _check_every_question_has_a_heading(markdown)
+
+    def replace(match: re.Match[str]) -> str:
+        name, args = match["name"], shlex.split(match["args"])
+        render = RENDERERS.get(name)
+        if render is None:
+            raise PluginError(f"{where}: unknown marker slipway:{name}")
+        try:
+            return render(*args)
+        except (KeyError, LookupError, OSError, TypeError, ValueError) as error:
+            raise PluginError(f"{where}: slipway:{name} {match['args'].strip()}: {error}") from error
+
+    return _MARKER.sub(replace, markdown)
+
+
+# --- the catalog as tables ------------------------------------------------------------
+
+
+def render_axes() -> str:
+    rows = ["| Axis | Question | Choices | Default | Pick |", "| --- | --- | --- | --- | --- |"]
+    for axis in catalog.AXES:
+        choices = ", ".join(f"`{value}`" for value in axis.values)
+        default = ", ".join(f"`{value}`" for value in axis.default) or "*none*"
+        pick = "any subset" if axis.multiple else "one"
+        rows.append(
+            f"| [`{axis.name}`](#axis-{axis.name}) | {_cell(axis.question)} | {choices} "
+            f"| {default} | {pick} |"
+        )
+    return "\n".join(rows)
+
+
+def render_catalog() -> str:
+    rows = [
+        "| Axis | Choice | Description | Rules | Dependencies | Settings (env vars) | Services |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for axis in catalog.AXES:
+        for choice in axis.choices:
+            composed = _composition_of(choice)
+            rows.append(
+                "| "
+                + " | ".join(
+                    (
+                        f"`{axis.name}`",
+                        f"`{axis.name}={choice.value}`",
+                        _cell(choice.description),
+                        _lines(_rules(choice)),
+                        _lines(f"`{dep}`" for dep in choice.dependencies),
+                        _lines(f"`{var.name}`" for var in composed.env_vars),
+                        _lines(_service(service) for service in choice.services),
+                    )
+                )
+                + " |"
+            )
+    return "\n".join(rows)
+
+
+def render_choices() -> str:
+    sections = []
+    for axis in catalog.AXES:
+        default = ", ".join(f"`{value}`" for value in axis.default) or "none"
+        kind = "any subset of its choices (a multiselect)" if axis.multiple else "exactly one choice"
+        sections.append(
+            f"### `{axis.name}` {{#axis-{axis.name}}}\n\n"
+            f"*{axis.question}* Takes {kind}; the default is {default}."
+        )
+        for choice in axis.choices:
+            sections.append(_choice_section(axis, choice))
+    return "\n\n".join(sections)
+
+
+def _choice_section(axis: Any, choice: Any) -> str:
+    composed = _composition_of(choice)
+    lines = [
+        f"#### `{axis.name}={choice.value}` {{#{axis.name}-{choice.value}}}",
+        "",
+        f"**{choice.label}.** {choice.docs or choice.description}",
+        "",
+        "| Contribution | |",
+        "| --- | --- |",
+    ]
+    facts = {
+        "Requires / excludes": _rules(choice),
+        "Dependencies": [f"`{dep}`" for dep in choice.dependencies],
+        "Development dependencies": [f"`{dep}`" for dep in choice.dev_dependencies],
+        "Services": [_service(service) for service in choice.services],
+        "Resources (lifespan)": [_resource(resource) for resource in choice.resources],
+        "Routers": [f"`{router.module}`" for router in choice.routers],
+        "Middleware": [f"`{m.name}` (order {m.order})" for m in choice.middleware],
+        "Migrations": [f"`{name}`" for name in choice.migrations],
+        "Files it owns": [f"`{path}`" for path in owned_files(axis.name, choice.value)],
+    }
+    for label, items in facts.items():
+        lines.append(f"| {label} | {_lines(items)} |")
+    if composed.env_vars:
+        lines += ["", _settings_table(composed)]
+    return "\n".join(lines)
+
+
+def render_core() -> str:
+    core = catalog.CORE
+    composed = _composition_of(core)
+    return "\n".join(
+        [
+            f"{core.description}",
+            "",
+            "Dependencies: " + ", ".join(f"`{dep}`" for dep in core.dependencies) + ".",
+            "",
+            "Development tools: " + ", ".join(f"`{dep}`" for dep in core.dev_dependencies) + ".",
+            "",
+            _settings_table(composed),
+        ]
+    )
+
+
+def render_middleware() -> str:
+    contributed = [(middleware, None) for middleware in catalog.CORE.middleware]
+    for axis in catalog.AXES:
+        for choice in axis.choices:
+            contributed.extend((middleware, f"{axis.name}={choice.value}") for middleware in choice.middleware)
+    contributed.sort(key=lambda entry: entry[0].order)
+    lines = ["| Order | Middleware | Module | Present |", "| --- | --- | --- | --- |"]
+    for middleware, choice in contributed:
+        present = f"with `{choice}`" if choice else "always"
+        lines.append(f"| {middleware.order} | `{middleware.name}` | `{middleware.module}` | {present} |")
+    return "\n".join(lines)
+
+
+def render_owned(selector: str) -> str:
+    axis, _, value = selector.partition("=")
+    catalog.axis(axis).choice(value)  # KeyError when the choice is not offered
+    paths = owned_files(axis, value)
+    if not paths:
+        raise ValueError(f"no template file carries the condition {axis} == {value!r}")
+    return "\n".join(f"- `{path}`" for path in paths)
+
+
+def _composition_of(choice: Any) -> Any:
+    return catalog.compose(catalog.Selection({}), (choice,), EXAMPLE_ANSWERS)
+
+
+def _settings_table(composed: Any) -> str:
+    rows = ["| Variable | Default | Description |", "| --- | --- | --- |"]
+    for var in composed.env_vars:
+        default = "*secret*" if var.secret else (f"`{var.example}`" if var.example else "*unset*")
+        rows.append(f"| `{var.name}` | {_cell(default)} | {_cell(var.description)} |")
+    return "\n".join(rows)
+
+
+def _rules(choice: Any) -> list[str]:
+    return [f"needs `{axis}={value}`" for axis, value in choice.requires] + [
+        f"not with `{axis}={value}`" for axis, value in choice.excludes
+    ]
+
+
+def _service(service: Any) -> str:
+    return f"`{service.name}` ({_cell(service.image)}, port {service.port})"
+
+
+def _resource(resource: Any) -> str:
+    ready = ", pinged by `/health/ready`" if resource.readiness else ""
+    return f"`{resource.name}`: a `{resource.type_name}` opened by `{resource.opener}`{ready}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _lines(items: Iterable[str]) -> str:
+    return "<br>".join(_cell(item) for item in items) or "—"
+
+
+# --- files a choice owns ----------------------------------------------------------------
+
+
+def owned_files(axis: str, value: str) -> list[str]:
+    """Template files whose path carries ``axis == 'value'`` (or ``'value' in axis``)."""
+    found = []
+    for path in sorted(_template_files()):
+        relative = path.relative_to(TEMPLATE).as_posix()
+        conditions = [match["condition"] for match in _JINJA_IF.finditer(relative)]
+        if any((axis, value) in _conditions(condition) for condition in conditions):
+            found.append(_rendered_name(relative))
+    return found
+
+
+def _template_files() -> Iterator[Path]:
+    skipped = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+    for path in TEMPLATE.rglob("*"):
+        if path.is_file() and not skipped.intersection(path.parts):
+            yield path
+
+
+def _conditions(condition: str) -> set[tuple[str, str]]:
+    return {
+        (match["axis"], match["value"]) for pattern in _CONDITIONS for match in pattern.finditer(condition)
+    }
+
+
+def _rendered_name(relative: str) -> str:
+    name = _JINJA_TAG.sub("", relative).replace("{{package_name}}", "<package>")
+    return name.removesuffix(".jinja")
+
+
+# --- excerpts of the code -----------------------------------------------------------------
+
+
+def render_source(path: str, name: str) -> str:
+    """``NAME``'s top-level definition in the file at ``PATH``, as a titled code block."""
+    file = (REPO_ROOT / path).resolve()
+    if REPO_ROOT not in file.parents:
+        raise ValueError(f"{path} is outside the repository")
+    lines = file.read_text(encoding="utf-8").splitlines()
+    definition = re.compile(
+        rf"^(?:async\s+def|def|class)\s+{re.escape(name)}\b|^{re.escape(name)}\s*(?::[^=]*)?="
+    )
+    start = next((index for index, line in enumerate(lines) if definition.match(line)), None)
+    if start is None:
+        raise LookupError(f"no top-level {name!r} in {path}")
+    while start > 0 and lines[start - 1].startswith("@"):
+        start -= 1
+    end = start + 1
+    while end < len(lines) and not _starts_a_statement(lines[end]):
+        end += 1
+    while lines[end - 1].strip() == "":
+        end -= 1
+    suffix = Path(path.removesuffix(".jinja")).suffix
+    language = _LANGUAGES.get(suffix, "text")
+    body = "\n".join(lines[start:end])
+    title = path.replace('"', "'")
+    return f'```{language} title="{title}"\n{body}\n```'
+
+
+def _starts_a_statement(line: str) -> bool:
+    """A new top-level statement: column 0, not a closing bracket nor a Jinja tag."""
+    if not line or line[0].isspace():
+        return False
+    return not line.startswith((")", "]", "}", "{%", "{{", "{#"))
+
+
+# --- the questions page ---------------------------------------------------------------------
+
+
+def copier_questions() -> list[str]:
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    return [key for key in questions if not key.startswith("_")]
+
+
+def _check_every_question_has_a_heading(markdown: str) -> None:
+    headings = set(re.findall(r"^#{2,4} `(\w+)`", markdown, re.M))
+    axes = {axis.name for axis in catalog.AXES}
+    missing = [
+        name
+        for name in copier_questions()
+        if name not in headings and not (name in axes and "<!-- slipway:choices -->" in markdown)
+    ]
+    if missing:
+        raise PluginError(f"{QUESTIONS_PAGE}: no heading for the question(s) {', '.join(missing)}")
+
+
+RENDERERS = {
+    "axes": render_axes,
+    "catalog": render_catalog,
+    "choices": render_choices,
+    "core": render_core,
+    "middleware": render_middleware,
+    "owned": render_owned,
+    "source": render_source,
+}

@@ -1,0 +1,448 @@
+"""Each tested combination, generated and run as its team would run it.
+
+Per matrix row, in one pytest-xdist worker (``xdist_group`` = the row id):
+
+1. render the working tree into a temporary directory;
+2. ``uv sync`` a FRESH virtual environment from the project's own ``pyproject.toml``
+   with the row's Python (a missing dependency fails here, a shared venv would hide it);
+3. the project's own tools from that venv: ``ruff check``, ``ruff format --check``,
+   ``black --check``, ``mypy`` (strict, as the project configures it);
+4. the project's own test suite, against real backing servers when it needs any;
+5. boot ``python -m <package>`` as a real process, wait for ``/health/ready``, walk the
+   example flow over HTTP, then SIGTERM and expect a clean exit.
+
+Run only these with ``uv run pytest -m generated``; skip them with ``-m "not generated"``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import (
+    MATRIX,
+    REQUIRE_SERVERS,
+    RenderedProject,
+    find_python,
+    free_port,
+    load_project,
+    render_project,
+    service_env,
+)
+from slipway_catalog.matrix import MatrixRow
+
+pytestmark = pytest.mark.generated
+
+OUTPUT_TAIL_LINES = 150
+READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 15.0
+PROBLEM_JSON = "application/problem+json"
+
+ROWS = [pytest.param(row, id=row.id, marks=pytest.mark.xdist_group(row.id)) for row in MATRIX]
+
+
+def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
+    kept = text.splitlines()[-lines:]
+    return "\n".join(kept)
+
+
+@dataclass(frozen=True)
+class GeneratedProject:
+    project: RenderedProject
+    venv: Path
+
+    @property
+    def path(self) -> Path:
+        return self.project.path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def tool(self, name: str) -> str:
+        return str(self.venv / "bin" / name)
+
+    def env(self, extra: Mapping[str, str] = {}) -> dict[str, str]:
+        """A clean environment: no outer venv, none of the project's own variables."""
+        return project_env(self.project, self.venv, extra)
+
+    def run(
+        self, step: str, *command: str, extra_env: Mapping[str, str] = {}, timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        result = subprocess.run(
+            command,
+            cwd=self.path,
+            env=self.env(extra_env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+        print(f"[{self.project.row.id}] {step}: exit {result.returncode} in {elapsed:.1f}s")
+        return result
+
+    def check(self, step: str, *command: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        result = self.run(step, *command, **kwargs)
+        if result.returncode != 0:
+            pytest.fail(
+                f"[{self.project.row.id}] {step} failed (exit {result.returncode}) in {self.path}\n"
+                f"$ {' '.join(command)}\n{tail(result.stdout + result.stderr)}",
+                pytrace=False,
+            )
+        return result
+
+
+def project_env(
+    project: RenderedProject, venv: Path | None, extra: Mapping[str, str] = {}
+) -> dict[str, str]:
+    dropped = (
+        "VIRTUAL_ENV",
+        "UV_PROJECT_ENVIRONMENT",
+        "UV_PYTHON",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "CONDA_PREFIX",
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in dropped
+        and not key.startswith(project.env_prefix)
+        and not key.startswith("PYTEST_")
+    }
+    env.update(NO_COLOR="1", UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS="1", PYTHONUNBUFFERED="1")
+    env.pop("FORCE_COLOR", None)
+    if venv is not None:
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session", params=ROWS)
+def generated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> GeneratedProject:
+    """Render the row and install it into its own fresh venv with the row's Python."""
+    row: MatrixRow = request.param
+    interpreter = find_python(row.python_version)
+    if interpreter is None:
+        reason = f"no Python {row.python_version} interpreter found (set SLIPWAY_PYTHON_{row.python_version.replace('.', '_')})"
+        if REQUIRE_SERVERS or os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    destination = tmp_path_factory.mktemp(f"generated-{row.id}") / "service"
+    started = time.monotonic()
+    render_project(row.data, destination)
+    print(f"[{row.id}] rendered in {time.monotonic() - started:.1f}s")
+    project = load_project(destination, row)
+    venv = destination / ".venv"
+    generated = GeneratedProject(project, venv)
+    sync = generated.run(
+        "uv sync",
+        "uv",
+        "sync",
+        "--project",
+        str(destination),
+        "--python",
+        interpreter,
+    )
+    if sync.returncode != 0:
+        pytest.fail(
+            f"[{row.id}] uv sync failed (exit {sync.returncode}):\n{tail(sync.stdout + sync.stderr)}",
+            pytrace=False,
+        )
+    return generated
+
+
+def test_installs_into_a_fresh_venv(generated: GeneratedProject) -> None:
+    version = generated.check(
+        "python version",
+        str(generated.python),
+        "-c",
+        "import sys; print('%d.%d' % sys.version_info[:2])",
+    )
+    assert version.stdout.strip() == generated.project.python_version
+    generated.check("uv pip check", "uv", "pip", "check", "--python", str(generated.python))
+    generated.check(
+        "import", str(generated.python), "-c", f"import {generated.project.package_name}.app"
+    )
+
+
+def test_ruff_check(generated: GeneratedProject) -> None:
+    generated.check("ruff check", generated.tool("ruff"), "check", "--no-cache", ".")
+
+
+def test_ruff_format(generated: GeneratedProject) -> None:
+    generated.check(
+        "ruff format --check",
+        generated.tool("ruff"),
+        "format",
+        "--no-cache",
+        "--check",
+        "--diff",
+        ".",
+    )
+
+
+def test_black(generated: GeneratedProject) -> None:
+    generated.check("black --check", generated.tool("black"), "--check", "--diff", ".")
+
+
+def test_mypy_strict(generated: GeneratedProject) -> None:
+    config = tomllib.loads((generated.path / "pyproject.toml").read_text(encoding="utf-8"))
+    mypy = config.get("tool", {}).get("mypy", {})
+    assert mypy.get("strict") is True, (
+        "the generated pyproject.toml must set [tool.mypy] strict = true"
+    )
+    command = [generated.tool("mypy")]
+    if not mypy.get("files"):
+        command += ["src", "tests"]
+    generated.check("mypy --strict", *command)
+
+
+def test_own_test_suite(generated: GeneratedProject) -> None:
+    servers = service_env(generated.project)
+    generated.check(
+        "pytest",
+        str(generated.python),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        extra_env=servers,
+    )
+
+
+# --- booting the real process --------------------------------------------------
+
+
+def settings_fields(project: RenderedProject) -> set[tuple[str, str]]:
+    return {
+        (group.name, field.name)
+        for group in project.composition.settings_groups
+        for field in group.fields
+    }
+
+
+def boot_env(project: RenderedProject, workdir: Path, port: int) -> dict[str, str]:
+    prefix = project.env_prefix
+    env = {
+        f"{prefix}SERVER__PORT": str(port),
+        f"{prefix}SERVER__HOST": "127.0.0.1",
+        f"{prefix}ENVIRONMENT": "development",
+    }
+    fields = settings_fields(project)
+    if ("database", "url") in fields:
+        env[f"{prefix}DATABASE__URL"] = f"sqlite+aiosqlite:///{workdir / 'app.db'}"
+    # The flow sends a few dozen requests at once; keep the rate limit out of its way.
+    if ("http", "rate_limit_burst") in fields:
+        env[f"{prefix}HTTP__RATE_LIMIT_BURST"] = "1000"
+        env[f"{prefix}HTTP__RATE_LIMIT_PER_SECOND"] = "1000"
+    env.update(service_env(project))  # a server-backed database replaces the SQLite file
+    return env
+
+
+@dataclass
+class Service:
+    process: subprocess.Popen[bytes]
+    log: Path
+    client: httpx.Client
+
+    def output(self) -> str:
+        return tail(self.log.read_text(encoding="utf-8", errors="replace"))
+
+
+@contextmanager
+def running(generated: GeneratedProject, workdir: Path) -> Iterator[Service]:
+    port = free_port()
+    log = workdir / "service.log"
+    env = generated.env(boot_env(generated.project, workdir, port))
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(generated.python), "-m", generated.project.package_name],
+            cwd=generated.path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0)
+    service = Service(process, log, client)
+    try:
+        wait_until_ready(service)
+        yield service
+    except BaseException as error:
+        if isinstance(error, AssertionError | pytest.fail.Exception):
+            raise AssertionError(f"{error}\n--- service output ---\n{service.output()}") from error
+        raise
+    finally:
+        client.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def wait_until_ready(service: Service) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise AssertionError(
+                f"the service exited with {service.process.returncode} before it was ready"
+            )
+        try:
+            response = service.client.get("/health/ready", timeout=2.0)
+        except httpx.TransportError as error:
+            last = f"{type(error).__name__}"
+        else:
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text[:500]}"
+        time.sleep(0.2)
+    raise AssertionError(
+        f"/health/ready not 200 within {READY_TIMEOUT_SECONDS:.0f}s (last: {last})"
+    )
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert body.get("status", status) == status, body
+    assert body.get("title"), body
+    assert body.get("request_id"), f"problem without request_id: {body}"
+    if "x-request-id" in response.headers:
+        assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+def expect(response: httpx.Response, status: int) -> httpx.Response:
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url}: expected {status}, got {response.status_code} {response.text[:1000]}"
+    )
+    return response
+
+
+def sign_in(client: httpx.Client, email: str) -> dict[str, str]:
+    password = "correct horse battery staple"
+    registered = expect(
+        client.post("/auth/register", json={"email": email, "password": password}), 201
+    )
+    assert "password" not in registered.text, "the password came back"
+    tokens = expect(
+        client.post("/auth/token", data={"username": email, "password": password}), 200
+    ).json()
+    assert tokens.get("access_token"), tokens
+    assert tokens.get("refresh_token"), tokens
+    refreshed = expect(
+        client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]}), 200
+    ).json()
+    assert refreshed.get("access_token"), refreshed
+    headers = {"Authorization": f"Bearer {refreshed['access_token']}"}
+    me = expect(client.get("/users/me", headers=headers), 200).json()
+    assert me.get("email") == email, me
+    return headers
+
+
+def all_item_ids(client: httpx.Client, headers: Mapping[str, str]) -> list[str]:
+    ids: list[str] = []
+    cursor: str | None = None
+    for _ in range(100):
+        params: dict[str, str | int] = {"limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        page = expect(client.get("/items", params=params, headers=headers), 200).json()
+        assert set(page) >= {"items", "next_cursor"}, page
+        assert len(page["items"]) <= 1, page
+        ids.extend(str(item["id"]) for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+        assert isinstance(cursor, str), page
+    raise AssertionError("pagination never ended")
+
+
+def test_boots_serves_the_example_flow_and_stops_cleanly(
+    generated: GeneratedProject, tmp_path: Path
+) -> None:
+    project = generated.project
+    jwt = project.composition.has("auth", "jwt")
+    with running(generated, tmp_path) as service:
+        client = service.client
+        expect(client.get("/health/live"), 200)
+
+        headers: dict[str, str] = {}
+        if jwt:
+            assert_problem(client.get("/items"), 401)
+            headers = sign_in(client, "ada@example.com")
+
+        assert_problem(client.post("/items", json={}, headers=headers), 422)
+
+        create = {"name": "first", "description": "made by Slipway's tests"}
+        idempotent = {**headers, "Idempotency-Key": "slipway-test-key-1"}
+        created = expect(client.post("/items", json=create, headers=idempotent), 201).json()
+        assert set(created) >= {"id", "name", "description", "created_at", "updated_at"}, created
+        assert created["name"] == "first"
+        replayed = client.post("/items", json=create, headers=idempotent)
+        assert replayed.status_code in (200, 201), replayed.text
+        assert replayed.json()["id"] == created["id"], "an idempotent retry created another item"
+        second = expect(client.post("/items", json={"name": "second"}, headers=headers), 201).json()
+        item = f"/items/{created['id']}"
+
+        fetched = expect(client.get(item, headers=headers), 200)
+        etag = fetched.headers.get("etag")
+        assert etag, f"no ETag on GET {item}: {dict(fetched.headers)}"
+        expect(client.get(item, headers={**headers, "If-None-Match": etag}), 304)
+
+        ids = all_item_ids(client, headers)
+        assert str(created["id"]) in ids
+        assert str(second["id"]) in ids
+        assert len(ids) == len(set(ids)), f"a page repeated an item: {ids}"
+
+        patched = expect(client.patch(item, json={"name": "renamed"}, headers=headers), 200).json()
+        assert patched["name"] == "renamed"
+        refetched = expect(client.get(item, headers={**headers, "If-None-Match": etag}), 200)
+        assert refetched.headers.get("etag") != etag, "the ETag did not change with the item"
+
+        if jwt:
+            stranger = sign_in(client, "grace@example.com")
+            assert client.get(item, headers=stranger).status_code in (403, 404), (
+                "another user read the item"
+            )
+
+        expect(client.delete(item, headers=headers), 204)
+        assert_problem(client.get(item, headers=headers), 404)
+
+        if project.composition.has("observability", "prometheus"):
+            metrics = expect(client.get("/metrics"), 200)
+            assert metrics.headers["content-type"].startswith("text/plain"), metrics.headers
+            assert "# HELP" in metrics.text
+        else:
+            assert client.get("/metrics").status_code == 404
+
+        service.process.send_signal(signal.SIGTERM)
+        try:
+            code = service.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as error:
+            raise AssertionError(
+                f"still running {STOP_TIMEOUT_SECONDS:.0f}s after SIGTERM"
+            ) from error
+        assert code == 0, f"exit code {code} after SIGTERM"
