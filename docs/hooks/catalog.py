@@ -2,8 +2,9 @@
 
 Markers, each alone on its line, are replaced before the page's Markdown is converted:
 
-``<!-- slipway:axes -->``
-    The axes at a glance: question, choices, default, one or any subset.
+``<!-- slipway:axes [PAGE] -->``
+    The axes at a glance: question, choices, default, one or any subset; each axis
+    links to its section on ``PAGE`` (this page when omitted).
 ``<!-- slipway:catalog -->``
     One row per choice: description, rules, dependencies, env vars, services.
 ``<!-- slipway:choices -->``
@@ -89,14 +90,15 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
 # --- the catalog as tables ------------------------------------------------------------
 
 
-def render_axes() -> str:
+def render_axes(page: str = "") -> str:
+    """``page`` is where the per-axis sections are (this page when empty)."""
     rows = ["| Axis | Question | Choices | Default | Pick |", "| --- | --- | --- | --- | --- |"]
     for axis in catalog.AXES:
         choices = ", ".join(f"`{value}`" for value in axis.values)
         default = ", ".join(f"`{value}`" for value in axis.default) or "*none*"
         pick = "any subset" if axis.multiple else "one"
         rows.append(
-            f"| [`{axis.name}`](#axis-{axis.name}) | {_cell(axis.question)} | {choices} "
+            f"| [`{axis.name}`]({page}#axis-{axis.name}) | {_cell(axis.question)} | {choices} "
             f"| {default} | {pick} |"
         )
     return "\n".join(rows)

@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unknown command {command!r}; use one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     try:
-        settings = Settings(_cli_parse_args=args)
+        settings = Settings(_cli_parse_args=args, _cli_prog_name=f"python -m {__package__}")
     except ValidationError as error:
         print(describe_invalid_settings(error), file=sys.stderr)
         return 2

@@ -79,7 +79,7 @@ class ItemPatch(BaseModel):
 
 
 class ItemRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, use_attribute_docstrings=True)
 
     id: uuid.UUID
     name: str
@@ -91,6 +91,8 @@ class ItemRead(BaseModel):
 
 
 class ItemPageRead(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     items: list[ItemRead]
     next_cursor: str | None
     """Pass as ``cursor`` for the next page; ``null`` on the last page."""
@@ -177,6 +179,7 @@ async def create_item(
     body: ItemCreate,
     caller: CurrentPrincipal,
     items: ItemServiceDep,
+    *,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -206,8 +209,7 @@ async def list_items(
 @router.get(
     "/{item_id}",
     response_model=ItemRead,
-    responses={304: {"description": "Not Modified: the copy you hold is current"}}
-    | _problems(404),
+    responses={304: {"description": "Not Modified: your copy is current"}, **_problems(404)},
 )
 async def get_item(
     item: OwnedItem,
@@ -217,9 +219,7 @@ async def get_item(
     ] = None,
 ) -> Item | Response:
     etag = entity_tag(item)
-    if if_none_match is not None and names_entity_tag(
-        if_none_match, etag, weak_comparison=True
-    ):
+    if if_none_match is not None and names_entity_tag(if_none_match, etag, weak_comparison=True):
         return Response(status_code=304, headers={"ETag": etag})
     response.headers["ETag"] = etag
     return item
@@ -231,6 +231,7 @@ async def update_item(
     body: ItemPatch,
     caller: CurrentPrincipal,
     items: ItemServiceDep,
+    *,
     precondition: Precondition,
     response: Response,
 ) -> Item:

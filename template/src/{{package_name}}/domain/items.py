@@ -57,7 +57,7 @@ class ItemChanges:
     """A partial update: ``UNSET`` leaves a field as it is, ``None`` clears it."""
 
     name: str | Unset = UNSET
-    description: str | None | Unset = UNSET
+    description: str | Unset | None = UNSET
 
     def apply_to(self, item: Item, now: datetime) -> Item:
         return replace(
