@@ -42,7 +42,6 @@ from conftest import (
 )
 from slipway_catalog.matrix import MatrixRow
 
-pytestmark = pytest.mark.generated
 
 OUTPUT_TAIL_LINES = 150
 READY_TIMEOUT_SECONDS = 30.0
@@ -50,6 +49,12 @@ STOP_TIMEOUT_SECONDS = 15.0
 PROBLEM_JSON = "application/problem+json"
 
 ROWS = [pytest.param(row, id=row.id, marks=pytest.mark.xdist_group(row.id)) for row in MATRIX]
+"""Marks on a fixture's own ``params`` do not reach the tests, so parametrize the tests."""
+
+pytestmark = [
+    pytest.mark.generated,
+    pytest.mark.parametrize("generated", ROWS, indirect=True),
+]
 
 
 def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
@@ -133,7 +138,7 @@ def project_env(
     return env
 
 
-@pytest.fixture(scope="session", params=ROWS)
+@pytest.fixture(scope="session")
 def generated(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> GeneratedProject:

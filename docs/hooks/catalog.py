@@ -13,6 +13,9 @@ Markers, each alone on its line, are replaced before the page's Markdown is conv
     What every service gets whatever the answers: dependencies and settings.
 ``<!-- slipway:middleware -->``
     The middleware chain, outermost first, from every contribution's ``order``.
+``<!-- slipway:matrix [AXIS=VALUE] -->``
+    The tested combinations, as ``slipway_catalog.matrix`` computes them; with
+    ``AXIS=VALUE``, as they would be once that (hypothetical) choice is added.
 ``<!-- slipway:owned AXIS=VALUE -->``
     The template files a choice owns (their names carry its condition).
 ``<!-- slipway:source "PATH" NAME -->``
@@ -27,11 +30,12 @@ heading. Adding a choice to the catalog updates every table here by itself.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +48,9 @@ EXAMPLE_ANSWERS = {"package_name": "my_service", "project_slug": "my-service"}
 """The names the tables show settings for (the defaults of ``copier.yml``)."""
 
 QUESTIONS_PAGE = "questions.md"
-_MARKER = re.compile(r"^[ \t]*<!--[ \t]*slipway:(?P<name>[a-z]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$", re.M)
+_MARKER = re.compile(
+    r"^[ \t]*<!--[ \t]*slipway:(?P<name>[a-z]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$", re.M
+)
 _CONDITIONS = (
     re.compile(r"\b(?P<axis>\w+)\s*==\s*'(?P<value>[\w-]+)'"),
     re.compile(r"'(?P<value>[\w-]+)'\s+in\s+(?P<axis>\w+)"),
@@ -82,7 +88,9 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
         try:
             return render(*args)
         except (KeyError, LookupError, OSError, TypeError, ValueError) as error:
-            raise PluginError(f"{where}: slipway:{name} {match['args'].strip()}: {error}") from error
+            raise PluginError(
+                f"{where}: slipway:{name} {match['args'].strip()}: {error}"
+            ) from error
 
     return _MARKER.sub(replace, markdown)
 
@@ -134,7 +142,9 @@ def render_choices() -> str:
     sections = []
     for axis in catalog.AXES:
         default = ", ".join(f"`{value}`" for value in axis.default) or "none"
-        kind = "any subset of its choices (a multiselect)" if axis.multiple else "exactly one choice"
+        kind = (
+            "any subset of its choices (a multiselect)" if axis.multiple else "exactly one choice"
+        )
         sections.append(
             f"### `{axis.name}` {{#axis-{axis.name}}}\n\n"
             f"*{axis.question}* Takes {kind}; the default is {default}."
@@ -150,9 +160,6 @@ def _choice_section(axis: Any, choice: Any) -> str:
         f"#### `{axis.name}={choice.value}` {{#{axis.name}-{choice.value}}}",
         "",
         f"**{choice.label}.** {choice.docs or choice.description}",
-        "",
-        "| Contribution | |",
-        "| --- | --- |",
     ]
     facts = {
         "Requires / excludes": _rules(choice),
@@ -165,8 +172,10 @@ def _choice_section(axis: Any, choice: Any) -> str:
         "Migrations": [f"`{name}`" for name in choice.migrations],
         "Files it owns": [f"`{path}`" for path in owned_files(axis.name, choice.value)],
     }
-    for label, items in facts.items():
-        lines.append(f"| {label} | {_lines(items)} |")
+    given = {label: items for label, items in facts.items() if items}
+    if given:
+        lines += ["", "| Contributes | |", "| --- | --- |"]
+        lines += [f"| {label} | {_lines(items)} |" for label, items in given.items()]
     if composed.env_vars:
         lines += ["", _settings_table(composed)]
     return "\n".join(lines)
@@ -189,15 +198,21 @@ def render_core() -> str:
 
 
 def render_middleware() -> str:
-    contributed = [(middleware, None) for middleware in catalog.CORE.middleware]
+    contributed: list[tuple[Any, str | None]] = [
+        (middleware, None) for middleware in catalog.CORE.middleware
+    ]
     for axis in catalog.AXES:
         for choice in axis.choices:
-            contributed.extend((middleware, f"{axis.name}={choice.value}") for middleware in choice.middleware)
+            contributed.extend(
+                (middleware, f"{axis.name}={choice.value}") for middleware in choice.middleware
+            )
     contributed.sort(key=lambda entry: entry[0].order)
     lines = ["| Order | Middleware | Module | Present |", "| --- | --- | --- | --- |"]
     for middleware, choice in contributed:
         present = f"with `{choice}`" if choice else "always"
-        lines.append(f"| {middleware.order} | `{middleware.name}` | `{middleware.module}` | {present} |")
+        lines.append(
+            f"| {middleware.order} | `{middleware.name}` | `{middleware.module}` | {present} |"
+        )
     return "\n".join(lines)
 
 
@@ -245,6 +260,55 @@ def _lines(items: Iterable[str]) -> str:
     return "<br>".join(_cell(item) for item in items) or "—"
 
 
+# --- the tested combinations -------------------------------------------------------------
+
+
+def render_matrix(grow: str = "") -> str:
+    """The matrix of tested combinations; ``AXIS=VALUE`` adds a hypothetical choice first.
+
+    The hypothetical choice contributes what the axis's default does, plus a server of
+    its own (as a shared cache or a database server would), so the all-servers row
+    picks it too.
+    """
+    matrix = importlib.import_module("slipway_catalog.matrix")
+    model = importlib.import_module("slipway_catalog.model")
+    axes = tuple(catalog.AXES)
+    added: tuple[str, str] | None = None
+    if grow:
+        axis_name, _, value = grow.partition("=")
+        axis = catalog.axis(axis_name)
+        if value in axis.values:
+            raise ValueError(f"{grow} is already offered")
+        # Like the axis's default choice, plus a server of its own.
+        hypothetical = dataclasses.replace(
+            axis.choice(axis.default[0]) if axis.default else axis.choices[0],
+            value=value,
+            label=value,
+            requires=(),
+            excludes=(),
+            services=(model.Service(name=value, image=f"{value}:latest", port=1),),
+        )
+        grown = model.Axis(
+            axis.name, axis.question, (*axis.choices, hypothetical), axis.default, axis.multiple
+        )
+        axes = tuple(grown if current.name == axis_name else current for current in axes)
+        added = (axis_name, value)
+    header = ["Python", *(axis.name for axis in axes), "Named"]
+    rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in matrix.matrix(axes):
+        cells = [f"`{row.python_version}`"]
+        for axis in axes:
+            answer = row.answers[axis.name]
+            values = [answer] if isinstance(answer, str) else list(answer)
+            shown = ", ".join(f"`{value}`" for value in values) or "*none*"
+            if added is not None and added[0] == axis.name and added[1] in values:
+                shown = f"**{shown}**"
+            cells.append(shown)
+        cells.append(", ".join(row.names) or "pairwise")
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 # --- files a choice owns ----------------------------------------------------------------
 
 
@@ -268,7 +332,9 @@ def _template_files() -> Iterator[Path]:
 
 def _conditions(condition: str) -> set[tuple[str, str]]:
     return {
-        (match["axis"], match["value"]) for pattern in _CONDITIONS for match in pattern.finditer(condition)
+        (match["axis"], match["value"])
+        for pattern in _CONDITIONS
+        for match in pattern.finditer(condition)
     }
 
 
@@ -292,9 +358,9 @@ def render_source(path: str, name: str) -> str:
     start = next((index for index, line in enumerate(lines) if definition.match(line)), None)
     if start is None:
         raise LookupError(f"no top-level {name!r} in {path}")
+    end = start + 1
     while start > 0 and lines[start - 1].startswith("@"):
         start -= 1
-    end = start + 1
     while end < len(lines) and not _starts_a_statement(lines[end]):
         end += 1
     while lines[end - 1].strip() == "":
@@ -333,12 +399,13 @@ def _check_every_question_has_a_heading(markdown: str) -> None:
         raise PluginError(f"{QUESTIONS_PAGE}: no heading for the question(s) {', '.join(missing)}")
 
 
-RENDERERS = {
+RENDERERS: dict[str, Callable[..., str]] = {
     "axes": render_axes,
     "catalog": render_catalog,
     "choices": render_choices,
     "core": render_core,
     "middleware": render_middleware,
+    "matrix": render_matrix,
     "owned": render_owned,
     "source": render_source,
 }

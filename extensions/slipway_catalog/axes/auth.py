@@ -32,7 +32,7 @@ JWT = Choice(
                     "jwt_secret",
                     "SecretStr",
                     "SecretStr(DEVELOPMENT_SECRET)",
-                    "HMAC key for tokens; at least 32 random bytes in production.",
+                    "HMAC key for tokens; at least 64 random characters in production.",
                     secret=True,
                     example="",
                     imports=("from pydantic import SecretStr",),
@@ -54,6 +54,24 @@ JWT = Choice(
                     example="1209600",
                 ),
                 Setting("leeway_seconds", "int", "30", "Clock skew tolerated on exp/nbf/iat."),
+                Setting(
+                    "password_hash_time_cost",
+                    "int",
+                    "3",
+                    "argon2id passes (RFC 9106 low-memory profile: 3).",
+                ),
+                Setting(
+                    "password_hash_memory_kib",
+                    "int",
+                    "65_536",
+                    "argon2id memory per hash in KiB (RFC 9106 low-memory profile: 64 MiB).",
+                ),
+                Setting(
+                    "password_hash_parallelism",
+                    "int",
+                    "4",
+                    "argon2id lanes (RFC 9106 low-memory profile: 4).",
+                ),
             ),
         ),
     ),
@@ -63,8 +81,8 @@ JWT = Choice(
         "Users register with an email and password (hashed with argon2id) and log in "
         "through the OAuth2 password flow at `POST /auth/token`, receiving a short-lived "
         "access token and a refresh token. `POST /auth/refresh` rotates the refresh "
-        "token; presenting a used one revokes its whole family. Tokens are HS256 JWTs "
-        "whose `iss`, `aud`, `exp`, `nbf` and `iat` are checked."
+        "token; presenting a used one revokes its whole family. Tokens are HMAC-signed "
+        "JWTs (HS256 by default) whose `iss`, `aud`, `exp`, `nbf` and `iat` are checked."
     ),
 )
 

@@ -98,7 +98,8 @@ class ItemPageRead(BaseModel):
     """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
-def get_item_service(session: SessionDep, cache: CacheDep, jobs: JobsDep) -> ItemService:
+async def get_item_service(session: SessionDep, cache: CacheDep, jobs: JobsDep) -> ItemService:
+    """The item rules on this request's session (``async def``: no threadpool hop)."""
     return ItemService(SqlItemRepository(session), cache, jobs)
 
 
@@ -115,7 +116,7 @@ async def get_owned_item(
 OwnedItem = Annotated[Item, Depends(get_owned_item)]
 
 
-def get_page_cursor(
+async def get_page_cursor(
     cursor: Annotated[
         str | None,
         Query(max_length=CURSOR_MAX_LENGTH, description="`next_cursor` of the previous page."),
@@ -134,7 +135,7 @@ def get_page_cursor(
 PageCursor = Annotated[ItemCursor | None, Depends(get_page_cursor)]
 
 
-def get_precondition(
+async def get_precondition(
     if_match: Annotated[
         str | None, Header(description="Update only if the item still has one of these ETags.")
     ] = None,
@@ -218,6 +219,7 @@ async def get_item(
         str | None, Header(description="ETags you hold; a match answers 304 with no body.")
     ] = None,
 ) -> Item | Response:
+    """The item and its ``ETag``; 304 and no body when ``If-None-Match`` names it."""
     etag = entity_tag(item)
     if if_none_match is not None and names_entity_tag(if_none_match, etag, weak_comparison=True):
         return Response(status_code=304, headers={"ETag": etag})
@@ -243,4 +245,5 @@ async def update_item(
 
 @router.delete("/{item_id}", status_code=204, responses=_problems(404))
 async def delete_item(item_id: uuid.UUID, caller: CurrentPrincipal, items: ItemServiceDep) -> None:
+    """Delete the item; an idempotency key that created it can then be used again."""
     await items.delete(caller.id, item_id)

@@ -270,10 +270,9 @@ class ItemService:
         return updated
 
     async def delete(self, owner_id: str, item_id: uuid.UUID) -> None:
-        deleted = await self._items.delete(owner_id, item_id)
-        await self._cache.delete(_cache_key(item_id))
-        if not deleted:
+        if not await self._items.delete(owner_id, item_id):
             raise _not_found(item_id)
+        await self._cache.delete(_cache_key(item_id))
 
     async def _cached(self, item_id: uuid.UUID) -> Item | None:
         entry = await self._cache.get(_cache_key(item_id))
