@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -113,7 +114,7 @@ def serving(python: Path, project: Path, factory: str) -> Iterator[int]:
     env = {
         **os.environ,
         f"{PREFIX}ENVIRONMENT": "production",
-        f"{PREFIX}AUTH__JWT_SECRET": "bench-" + "x" * 48,
+        f"{PREFIX}AUTH__JWT_SECRET": secrets.token_urlsafe(48),
         f"{PREFIX}DATABASE__URL": f"sqlite+aiosqlite:///{project / 'bench.db'}",
         f"{PREFIX}DATABASE__MIGRATE_ON_START": "true",
         f"{PREFIX}LOGGING__FORMAT": "json",

@@ -5,8 +5,10 @@ defaults in ``settings.py``.
 """
 
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
@@ -38,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT: stop accepting, drain in-flight requests, close."""
+    # uvicorn re-raises the stop signal once it has shut down gracefully; by then the
+    # work is done, so the process reports a clean stop (exit 0) to its supervisor.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_cleanly)
     server = settings.server
     uvicorn.run(
         create_app(settings),
@@ -48,6 +54,10 @@ def serve(settings: Settings) -> None:
         access_log=False,
         server_header=False,
     )
+
+
+def _exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def describe_invalid_settings(error: ValidationError) -> str:

@@ -12,11 +12,11 @@ from ..resources import Resources
 from ..settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     return cast(Resources, request.state.resources)
 
 
@@ -30,11 +30,11 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_cache(resources: ResourcesDep) -> Cache:
+async def get_cache(resources: ResourcesDep) -> Cache:
     return resources.cache
 
 
-def get_jobs(resources: ResourcesDep) -> JobQueue:
+async def get_jobs(resources: ResourcesDep) -> JobQueue:
     return resources.jobs
 
 

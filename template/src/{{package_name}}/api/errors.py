@@ -1,5 +1,7 @@
 """One table maps domain errors to HTTP; every error leaves as problem+json."""
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -13,7 +15,7 @@ from ..domain.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
 )
-from .problems import problem_response
+from .problems import document_problems_as_problem_json, problem_response
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFoundError: 404,
@@ -28,6 +30,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    _document_problem_json(app)
+
+
+def _document_problem_json(app: FastAPI) -> None:
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems_as_problem_json(build_schema())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _domain_error(request: Request, error: DomainError) -> Response:

@@ -25,8 +25,8 @@ from ..domain.items import (
     NewItem,
 )
 from .dependencies import CacheDep, JobsDep, SessionDep
-from .problems import ERROR_RESPONSES
-from .security import CurrentPrincipal
+from .problems import problem_responses
+from .security import AUTH_RESPONSES, CurrentPrincipal
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
@@ -34,11 +34,11 @@ CURSOR_MAX_LENGTH = 200
 _ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: ERROR_RESPONSES[status] for status in statuses}
-
-
-router = APIRouter(prefix="/items", tags=["items"], responses=_problems(422, 429))
+router = APIRouter(
+    prefix="/items",
+    tags=["items"],
+    responses={**AUTH_RESPONSES, **problem_responses(422, 429)},
+)
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
@@ -175,7 +175,7 @@ def names_entity_tag(header: str, etag: str, *, weak_comparison: bool) -> bool:
     )
 
 
-@router.post("", status_code=201, response_model=ItemRead, responses=_problems(409, 413))
+@router.post("", status_code=201, response_model=ItemRead, responses=problem_responses(409, 413))
 async def create_item(
     body: ItemCreate,
     caller: CurrentPrincipal,
@@ -210,7 +210,10 @@ async def list_items(
 @router.get(
     "/{item_id}",
     response_model=ItemRead,
-    responses={304: {"description": "Not Modified: your copy is current"}, **_problems(404)},
+    responses={
+        304: {"description": "Not Modified: your copy is current"},
+        **problem_responses(404),
+    },
 )
 async def get_item(
     item: OwnedItem,
@@ -227,7 +230,9 @@ async def get_item(
     return item
 
 
-@router.patch("/{item_id}", response_model=ItemRead, responses=_problems(404, 409, 412, 413))
+@router.patch(
+    "/{item_id}", response_model=ItemRead, responses=problem_responses(404, 409, 412, 413)
+)
 async def update_item(
     item_id: uuid.UUID,
     body: ItemPatch,
@@ -243,7 +248,7 @@ async def update_item(
     return item
 
 
-@router.delete("/{item_id}", status_code=204, responses=_problems(404))
+@router.delete("/{item_id}", status_code=204, responses=problem_responses(404))
 async def delete_item(item_id: uuid.UUID, caller: CurrentPrincipal, items: ItemServiceDep) -> None:
     """Delete the item; an idempotency key that created it can then be used again."""
     await items.delete(caller.id, item_id)

@@ -64,12 +64,20 @@ def problem_response(
     )
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
-        "model": Problem,
-        "content": {PROBLEM_JSON: {}},
-        "description": HTTPStatus(status).phrase,
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries documenting problem bodies for these statuses."""
+    return {
+        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
     }
-    for status in (400, 401, 403, 404, 409, 412, 413, 422, 429)
-}
-"""For ``responses=`` on routers, so OpenAPI documents the problem bodies."""
+
+
+def document_problems_as_problem_json(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI files every response model under ``application/json``; move problems."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                body = content.get("application/json", {})
+                if body.get("schema", {}).get("$ref", "").endswith("/Problem"):
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return schema
