@@ -60,7 +60,7 @@ UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of one load round")
+    parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per app (alternating)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--keep", action="store_true", help="keep the generated project")
@@ -159,7 +159,7 @@ def measure(python: Path, project: Path, options: argparse.Namespace) -> dict[st
     ) as service_port:
         ports = {"bare FastAPI": bare_port, "generated service": service_port}
         for name, port in ports.items():  # warm up both before measuring
-            load(port, min(2.0, options.seconds), options.connections)
+            load(port, min(2, options.seconds), options.connections)
         for round_number in range(1, options.rounds + 1):
             for name, port in ports.items():
                 rate = load(port, options.seconds, options.connections)
@@ -168,16 +168,16 @@ def measure(python: Path, project: Path, options: argparse.Namespace) -> dict[st
     return results
 
 
-def load(port: int, seconds: float, connections: int) -> float:
+def load(port: int, seconds: int, connections: int) -> float:
     url = f"http://127.0.0.1:{port}{PATH}"
     if shutil.which("wrk"):
         return load_with_wrk(url, seconds, connections)
     return asyncio.run(load_with_asyncio(port, seconds, connections))
 
 
-def load_with_wrk(url: str, seconds: float, connections: int) -> float:
+def load_with_wrk(url: str, seconds: int, connections: int) -> float:
     output = subprocess.run(
-        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", url],
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", url],
         capture_output=True,
         text=True,
         check=True,
@@ -191,7 +191,7 @@ def load_with_wrk(url: str, seconds: float, connections: int) -> float:
     return float(match.group(1))
 
 
-async def load_with_asyncio(port: int, seconds: float, connections: int) -> float:
+async def load_with_asyncio(port: int, seconds: int, connections: int) -> float:
     request = f"GET {PATH} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
     deadline = time.monotonic() + seconds
     counts = await asyncio.gather(

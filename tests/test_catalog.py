@@ -183,9 +183,8 @@ def test_every_rule_names_an_existing_axis_and_value() -> None:
         for choice in axis.choices:
             for other_axis, other_value in (*choice.requires, *choice.excludes):
                 assert other_axis in offered, f"{axis.name}={choice.value}: no axis {other_axis!r}"
-                assert other_value in offered[other_axis], (
-                    f"{axis.name}={choice.value}: {other_axis} offers no {other_value!r}"
-                )
+                where = f"{axis.name}={choice.value}: {other_axis} offers no {other_value!r}"
+                assert other_value in offered[other_axis], where
 
 
 def test_axes_are_well_formed() -> None:
@@ -295,9 +294,8 @@ def test_secret_settings_never_get_an_example_value() -> None:
             for group in choice.settings:
                 for field in group.fields:
                     if field.secret:
-                        assert env_example(field) == "", (
-                            f"{choice.value}: {group.name}.{field.name}"
-                        )
+                        where = f"{choice.value}: {group.name}.{field.name}"
+                        assert env_example(field) == "", where
 
 
 def test_middleware_is_sorted_by_order() -> None:
@@ -445,15 +443,13 @@ def assert_ruff_accepts(block: str, tmp_path: Path) -> None:
     source.write_text(block + "\n", encoding="utf-8")
     common = ["--isolated", "--line-length", str(LINE_LENGTH), "--target-version", "py311"]
     check = run_ruff("check", *common, "--select", "I", "--no-cache", str(source), cwd=tmp_path)
-    assert check.returncode == 0, (
-        f"ruff check --select I refused:\n{block}\n{check.stdout}{check.stderr}"
-    )
+    refusal = f"ruff check --select I refused:\n{block}\n{check.stdout}{check.stderr}"
+    assert check.returncode == 0, refusal
     formatted = run_ruff(
         "format", *common, "--check", "--diff", "--no-cache", str(source), cwd=tmp_path
     )
-    assert formatted.returncode == 0, (
-        f"ruff format refused:\n{block}\n{formatted.stdout}{formatted.stderr}"
-    )
+    refusal = f"ruff format refused:\n{block}\n{formatted.stdout}{formatted.stderr}"
+    assert formatted.returncode == 0, refusal
 
 
 @pytest.mark.parametrize("name", sorted(IMPORT_SETS))

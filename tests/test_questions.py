@@ -59,9 +59,8 @@ def test_a_bad_answer_stops_with_a_message_naming_the_fix(
     returncode, output = copy(destination, answer)
     assert returncode != 0, f"{answer} was accepted:\n{output}"
     assert "Traceback" not in output, output
-    assert re.search(rf"(?m)^{re.escape(question)}: ", output), (
-        f"no message names {question}:\n{output}"
-    )
+    named = re.search(rf"(?m)^{re.escape(question)}: ", output)
+    assert named, f"no message names {question}:\n{output}"
     assert re.search(fix, output), f"the message does not name the fix ({fix}):\n{output}"
     assert not (destination / "pyproject.toml").exists(), "a refused answer still rendered"
 

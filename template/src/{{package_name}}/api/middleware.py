@@ -94,12 +94,11 @@ class RequestIdMiddleware:
                 message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, encoded)]
             await send(message)
 
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -111,7 +110,13 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 class AccessLogMiddleware:
-    """One log line per request: method, route template, status and duration."""
+    """One log line per request: method, route template, status and duration.
+
+    Health probes arrive every few seconds from every orchestrator; they are logged
+    only when they fail.
+    """
+
+    PROBE_PREFIX = "/health/"
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -120,6 +125,7 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        probe = scope["path"].startswith(self.PROBE_PREFIX)
         started = time.perf_counter()
         status = 500
 
@@ -132,15 +138,16 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            access_logger.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                route=route_template(scope),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                client=scope["client"][0] if scope.get("client") else None,
-            )
+            if not (probe and status < 400):
+                access_logger.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=route_template(scope),
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    client=scope["client"][0] if scope.get("client") else None,
+                )
 
 
 def route_template(scope: Scope) -> str | None:
