@@ -158,7 +158,7 @@ def measure(python: Path, project: Path, options: argparse.Namespace) -> dict[st
         python, project, apps["generated service"]
     ) as service_port:
         ports = {"bare FastAPI": bare_port, "generated service": service_port}
-        for name, port in ports.items():  # warm up both before measuring
+        for port in ports.values():  # warm up both before measuring
             load(port, min(2, options.seconds), options.connections)
         for round_number in range(1, options.rounds + 1):
             for name, port in ports.items():
@@ -177,7 +177,7 @@ def load(port: int, seconds: int, connections: int) -> float:
 
 def load_with_wrk(url: str, seconds: int, connections: int) -> float:
     output = subprocess.run(
-        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", url],
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, seconds)}s", url],
         capture_output=True,
         text=True,
         check=True,

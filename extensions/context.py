@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from copier.errors import UserMessageError
+from copier_template_extensions import ContextHook
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
-from copier.errors import UserMessageError
-from copier_template_extensions import ContextHook
-
 sys.path.insert(0, str(Path(__file__).parent))
 
-import slipway_catalog as catalog  # noqa: E402
+import slipway_catalog as catalog
 
 
 class SlipwayContext(ContextHook):

@@ -12,6 +12,7 @@ Constants and helpers
     ``DEFAULT_ROW``            the row named ``default``.
     ``render_project(answers, dst)``  render the *working tree* (uncommitted edits
                                included) with Copier's API into ``dst``.
+    ``load_project(path, row)``  a ``RenderedProject`` for a directory already rendered.
     ``run_copier(*args)``      the real ``copier`` CLI in a subprocess (stdin closed).
     ``find_python(version)``   an interpreter path for ``"3.12"``, or ``None``.
     ``free_port()``            a free TCP port on 127.0.0.1.
@@ -20,6 +21,7 @@ Constants and helpers
     ``server_reachable(url)``  whether something listens at the URL's host:port.
     ``require_server(name, url="")``  the URL once reachable, else skip (or fail
                                when ``SLIPWAY_REQUIRE_SERVERS=1``, as ``.ci/run`` sets).
+    ``project_service_url(service)``  the URL a project gets for a ``model.Service``.
     ``service_env(project)``   ``{PREFIX+url_env: url}`` for the project's services,
                                each checked with ``require_server``.
     ``text_files(root)``       the rendered text files (``.git`` and caches excluded).
@@ -36,6 +38,10 @@ A ``RenderedProject`` has ``path``, ``row``, ``answers`` (what Copier recorded i
 ``.copier-answers.yml``), ``composition`` (``slipway_catalog.resolve``),
 ``package_name`` and ``env_prefix``. Treat it as read-only: copy it before changing
 files (``shutil.copytree``) since other tests share it.
+
+Markers (``pyproject.toml``): ``generated`` (slow, per-row install/check/boot),
+``copier`` (renders), ``servers`` (needs loopback servers), ``lint``. Skip the slow
+ones with ``uv run pytest -m "not generated"``.
 
 Backing servers (real ones on loopback, never mocks):
 
@@ -288,7 +294,7 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _service_url(service: Any) -> str:
+def project_service_url(service: Any) -> str:
     """The URL a generated project gets for ``service`` (a ``model.Service``).
 
     The catalog's ``ci_url`` carries the driver and database the project expects
@@ -309,7 +315,7 @@ def service_env(project: RenderedProject) -> dict[str, str]:
     """Env vars that point ``project`` at its backing servers (skips when one is down)."""
     env: dict[str, str] = {}
     for service in project.composition.services:
-        url = require_server(service.name, _service_url(service))
+        url = require_server(service.name, project_service_url(service))
         if service.url_env:
             env[project.env_prefix + service.url_env] = url
     return env

@@ -243,6 +243,22 @@ def test_own_test_suite(generated: GeneratedProject) -> None:
     )
 
 
+def test_migrate_command_is_idempotent(generated: GeneratedProject, tmp_path: Path) -> None:
+    project = generated.project
+    if not project.composition.migrations:
+        pytest.skip("no database migrations in this combination")
+    env = boot_env(project, tmp_path, free_port())
+    command = (str(generated.python), "-m", project.package_name, "migrate")
+    generated.check("migrate", *command, extra_env=env)
+    generated.check("migrate again", *command, extra_env=env)
+    database = tmp_path / "app.db"
+    if (
+        f"{project.env_prefix}DATABASE__URL" in env
+        and "sqlite" in env[f"{project.env_prefix}DATABASE__URL"]
+    ):
+        assert database.is_file(), "migrate did not create the SQLite database"
+
+
 # --- booting the real process --------------------------------------------------
 
 

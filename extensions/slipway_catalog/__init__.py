@@ -18,8 +18,8 @@ from .axes.database import DATABASE
 from .axes.deployment import DEPLOYMENT
 from .axes.observability import OBSERVABILITY
 from .axes.queue import QUEUE
-from .compose import Composition, compose
 from .choices import choice_conflicts, value_problems
+from .compose import Composition, compose
 from .model import Axis, Choice, Selection
 
 AXES: tuple[Axis, ...] = (DATABASE, CACHE, QUEUE, AUTH, OBSERVABILITY, DEPLOYMENT, CI)
