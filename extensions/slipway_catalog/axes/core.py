@@ -84,7 +84,7 @@ CORE = Choice(
         Middleware(".api.middleware", "RequestIdMiddleware", 10),
         Middleware(".api.middleware", "AccessLogMiddleware", 20),
         Middleware(
-            "starlette.middleware.cors",
+            ".api.middleware",
             "CORSMiddleware",
             30,
             options=(

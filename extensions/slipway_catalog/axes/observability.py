@@ -10,8 +10,7 @@ PROMETHEUS = Choice(
     middleware=(Middleware(".observability.metrics", "MetricsMiddleware", 15),),
     docs=(
         "`GET /metrics` serves Prometheus metrics: request count and latency histogram "
-        "labelled by method, route template and status, requests in flight, and the "
-        "process collectors."
+        "labelled by method, route template and status, and the process collectors."
     ),
 )
 

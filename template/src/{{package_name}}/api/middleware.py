@@ -6,12 +6,14 @@ no buffered bodies, and context variables flow through to handlers.
 
 import math
 import re
+import secrets
 import time
-import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
+from starlette.middleware import cors
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import PROBLEM_JSON, problem_body, request_id_of
@@ -85,7 +87,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         encoded = request_id.encode()
 
@@ -157,6 +159,33 @@ def route_template(scope: Scope) -> str | None:
     return path if isinstance(path, str) else None
 
 
+class CORSMiddleware(cors.CORSMiddleware):
+    """Starlette's CORS handling, out of the way entirely while no origin is allowed."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allow_origins: Sequence[str] = (),
+        allow_methods: Sequence[str] = ("GET",),
+        allow_headers: Sequence[str] = (),
+        expose_headers: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            app,
+            allow_origins=allow_origins,
+            allow_methods=allow_methods,
+            allow_headers=allow_headers,
+            expose_headers=expose_headers,
+        )
+        self.enabled = bool(allow_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.enabled:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -205,7 +234,10 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, chunked = _body_framing(scope)
+        if declared is None and not chunked:  # HTTP/1.1: no length, no chunks, no body
+            await self.app(scope, receive, send)
+            return
         if declared is not None and declared > self.max_body_bytes:
             await self._refuse(scope, send)
             return
@@ -246,14 +278,16 @@ class BodySizeLimitMiddleware:
         await send_problem(scope, send, 413, detail)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared ``Content-Length`` (None if absent or invalid) and whether chunked."""
+    declared: int | None = None
+    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+            declared = int(value) if value.isdigit() else None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
 
 
 @dataclass(slots=True)
