@@ -48,6 +48,21 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+class ResponseRecorder:
+    """Wraps ``send``, remembering the status once the response has started."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
 class ErrorCatcherMiddleware:
     """Turns any unhandled exception into a 500 problem; the trace goes to the log only."""
 
@@ -58,19 +73,12 @@ class ErrorCatcherMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        response = ResponseRecorder(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, response)
         except Exception:
             logger.exception("request.unhandled_error", path=scope.get("path"))
-            if not response_started:
+            if response.status is None:
                 # Outside RequestIdMiddleware, so the id header is added here.
                 request_id = request_id_of(scope)
                 headers = [(REQUEST_ID_HEADER, request_id.encode())] if request_id else []
@@ -129,17 +137,11 @@ class AccessLogMiddleware:
             return
         probe = scope["path"].startswith(self.PROBE_PREFIX)
         started = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response = ResponseRecorder(send)
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, receive, response)
         finally:
+            status = response.status or 500
             if not (probe and status < 400):
                 access_logger.info(
                     "request",
