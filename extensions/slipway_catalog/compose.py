@@ -56,6 +56,14 @@ class Composition:
         return self.choices[1:]
 
     @property
+    def endpoints(self) -> tuple[tuple[str, str], ...]:
+        return tuple(endpoint for choice in self.choices for endpoint in choice.endpoints)
+
+    @property
+    def readme_fragments(self) -> tuple[str, ...]:
+        return tuple(choice.readme for choice in self.choices if choice.readme)
+
+    @property
     def env_vars(self) -> tuple[EnvVar, ...]:
         return tuple(
             EnvVar(

@@ -103,6 +103,10 @@ class Choice:
     middleware: tuple[Middleware, ...] = ()
     migrations: tuple[str, ...] = ()
     """Alembic revision files (under ``migrations/versions``) the choice owns."""
+    endpoints: tuple[tuple[str, str], ...] = ()
+    """(path, what it serves) the generated README lists under "Once it runs"."""
+    readme: str = ""
+    """A README fragment for the "Deploy" section, from the template root."""
     docs: str = ""
     """A paragraph for the generated README's "Slices" section."""
 

@@ -78,6 +78,11 @@ CORE = Choice(
         ),
     ),
     routers=(Router(".api.health"), Router(".api.items")),
+    endpoints=(
+        ("/docs", "the interactive API documentation (the schema is at `/openapi.json`)"),
+        ("/health/live", "the process is up"),
+        ("/health/ready", "the backing services answer too (503 until they do)"),
+    ),
     migrations=("2026_11_23_0001_create_item_and_idempotency_key.py",),
     middleware=(
         Middleware(".api.middleware", "ErrorCatcherMiddleware", 0),

@@ -8,6 +8,7 @@ PROMETHEUS = Choice(
     description="RED metrics per route template, served for Prometheus to scrape.",
     dependencies=("prometheus-client>=0.21",),
     middleware=(Middleware(".observability.metrics", "MetricsMiddleware", 15),),
+    endpoints=(("/metrics", "Prometheus metrics"),),
     docs=(
         "`GET /metrics` serves Prometheus metrics: request count and latency histogram "
         "labelled by method, route template and status, and the process collectors."
