@@ -102,7 +102,7 @@ class Composition:
         for resource in self.resources:
             lines.append(f"from {resource.module} import {resource.opener}")
             lines.extend(f"from {module} import {name}" for module, name in resource.imports)
-        lines.extend(f"from {router.module} import {router.name} as {_router_alias(router)}" for router in self.routers)
+        lines.extend(f"from {router.module} import {router.name} as {router.alias}" for router in self.routers)
         lines.extend(f"from {middleware.module} import {middleware.name}" for middleware in self.middleware)
         return render_imports(lines)
 
@@ -115,14 +115,6 @@ class Composition:
         lines = list(base)
         lines.extend(f"from {resource.type_module} import {resource.type_name}" for resource in self.resources)
         return render_imports(lines)
-
-    def router_alias(self, router: Router) -> str:
-        return _router_alias(router)
-
-
-def _router_alias(router: Router) -> str:
-    return router.module.rsplit(".", 1)[-1] + "_router"
-
 
 def compose(selection: Selection, choices: tuple[Choice, ...], answers: Mapping[str, Any]) -> Composition:
     package_name = str(answers.get("package_name", "service"))

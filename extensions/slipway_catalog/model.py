@@ -73,6 +73,11 @@ class Router:
     module: str
     name: str = "router"
 
+    @property
+    def alias(self) -> str:
+        """The name ``app.py`` imports it as: ``.api.items`` -> ``items_router``."""
+        return self.module.rsplit(".", 1)[-1] + "_router"
+
 
 @dataclass(frozen=True)
 class Middleware:

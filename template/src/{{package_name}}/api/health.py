@@ -33,11 +33,9 @@ async def live() -> Liveness:
 @router.get("/ready", responses={503: {"model": Readiness}})
 async def ready(resources: ResourcesDep, response: Response) -> Readiness:
     """Every backing service answers; send traffic only while this is 200."""
-    names = list(resources.readiness_checks())
-    results = await asyncio.gather(
-        *(_check(check) for check in resources.readiness_checks().values())
-    )
-    checks = dict(zip(names, results, strict=True))
+    probes = resources.readiness_checks()
+    results = await asyncio.gather(*(_check(probe) for probe in probes.values()))
+    checks = dict(zip(probes, results, strict=True))
     healthy = all(result == "ok" for result in results)
     response.status_code = 200 if healthy else 503
     return Readiness(status="ok" if healthy else "unavailable", checks=checks)
