@@ -1,20 +1,27 @@
 """Jinja extension Copier loads: the catalog as template context, filters and validators.
 
 Everything here is computed from ``slipway_catalog``; templates only iterate what it
-returns. The hook runs for every rendered file, so the composition is cached per set
-of answers, and nothing here touches the network.
+returns. Nothing here touches the network.
+
+``copier update`` renders the old and the new template version in one process, and
+Copier loads this file afresh (by path) for each version's Jinja environment. So the
+catalog is loaded by path too, from beside this file, under a module name of its own:
+each version renders with its own catalog, and no state or cache is shared between
+versions (``import slipway_catalog`` would return whichever version came first).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import keyword
 import re
 import secrets
 import sys
-from functools import lru_cache
+import uuid
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from copier.errors import UserMessageError
@@ -23,29 +30,51 @@ from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import slipway_catalog as catalog
+def load_catalog(package_dir: Path) -> ModuleType:
+    """Import the catalog package at ``package_dir`` under a module name of its own."""
+    name = f"_slipway_catalog_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(
+        name, package_dir / "__init__.py", submodule_search_locations=[str(package_dir)]
+    )
+    if spec is None or spec.loader is None:
+        raise UserMessageError(f"the slice catalog is missing from {package_dir}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # the package's relative imports resolve through it
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import slipway_catalog as catalog
+else:
+    catalog = load_catalog(Path(__file__).resolve().parent / "slipway_catalog")
 
 
 class SlipwayContext(ContextHook):
-    """Adds ``slipway``, the merged contributions of the chosen slices."""
+    """Adds ``slipway``, the merged contributions of the chosen slices.
+
+    The hook runs for every rendered file; the composition is computed once per set
+    of answers and kept on this extension, which belongs to one version's environment.
+    """
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self._compositions: dict[str, Any] = {}
 
     def hook(self, context: dict[str, Any]) -> None:
         if context.get("_copier_phase") == "prompt" or "package_name" not in context:
             return
-        context["slipway"] = _composition(_answers_key(context))
+        key = _answers_key(context)
+        if key not in self._compositions:
+            answers = {name: value for name, value in json.loads(key).items() if value is not None}
+            self._compositions[key] = catalog.resolve(answers)
+        context["slipway"] = self._compositions[key]
 
 
 def _answers_key(context: dict[str, Any]) -> str:
     keys = ["package_name", "project_slug", *(axis.name for axis in catalog.AXES)]
     return json.dumps({key: context.get(key) for key in keys}, sort_keys=True)
-
-
-@lru_cache(maxsize=16)
-def _composition(answers_key: str) -> catalog.Composition:
-    answers = {key: value for key, value in json.loads(answers_key).items() if value is not None}
-    return catalog.resolve(answers)
 
 
 class SlipwayFilters(Extension):
@@ -63,6 +92,7 @@ class SlipwayFilters(Extension):
             slice_question=slice_question,
             slice_problems=slice_problems,
             python_choices=python_choices,
+            python_default=python_default,
             check_name=check_name,
             check_slug=check_slug,
             check_package_name=check_package_name,
@@ -130,6 +160,17 @@ def python_choices(context: Context, _question: str) -> str:
             f"{given!r} is not offered; pick one of: {', '.join(catalog.PYTHON_VERSIONS)}",
         )
     return json.dumps(list(catalog.PYTHON_VERSIONS))
+
+
+def python_default(_question: str) -> str:
+    """The Python running Copier when it is offered, else the catalog's default.
+
+    The interpreter that runs Copier is the one surely installed, so a service
+    generated with the defaults installs and runs without fetching another (as
+    ``uv init`` pins the interpreter it finds).
+    """
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return running if running in catalog.PYTHON_VERSIONS else catalog.DEFAULT_PYTHON_VERSION
 
 
 def check_name(answer: str) -> str:

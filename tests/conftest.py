@@ -25,6 +25,9 @@ Constants and helpers
     ``service_env(project)``   ``{PREFIX+url_env: url}`` for the project's services,
                                each checked with ``require_server``.
     ``text_files(root)``       the rendered text files (``.git`` and caches excluded).
+    ``git(cwd, *args)``        run git with a fixed test identity; returns stdout.
+    ``snapshot_template(dst)`` a fresh clone of the template whose last commit is the
+                               working tree (uncommitted and untracked edits included).
 
 Fixtures
     ``template_root``          ``TEMPLATE_ROOT``.
@@ -33,6 +36,8 @@ Fixtures
     ``rendered_row``           (session, parametrized over ``MATRIX``, ids are row
                                ids): a ``RenderedProject`` for each tested row.
     ``default_project``        (session) the default row rendered.
+    ``template_releases``      (session) ``TemplateReleases``: a snapshot clone with
+                               older versions tagged as releases (see ``RELEASES``).
 
 A ``RenderedProject`` has ``path``, ``row``, ``answers`` (what Copier recorded in
 ``.copier-answers.yml``), ``composition`` (``slipway_catalog.resolve``),
@@ -111,6 +116,20 @@ DEFAULT_PORTS = {
     "memcached": 11211,
 }
 
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Slipway Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Slipway Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+RELEASES: dict[str, str] = {
+    "v0.1.0": "b8a7932",  # the first version that renders a whole service
+    "v0.2.0": "ce3af7e",  # one in the middle: the harness and the matrix land
+}
+"""Older template versions, tagged as releases in the snapshot. The commit before the
+working tree becomes ``v0.3.0`` and the working tree itself ``v0.4.0``."""
+
 CACHE_DIRS = frozenset(
     {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "var"}
 )
@@ -143,10 +162,10 @@ def render_project(answers: Mapping[str, object], dst: Path) -> Path:
 
 
 def run_copier(
-    *args: str, cwd: Path | None = None, timeout: float = 300
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: Mapping[str, str] = {}
 ) -> subprocess.CompletedProcess[str]:
     """The real Copier CLI, with no terminal and no stdin (as CI runs it)."""
-    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200", **env}
     return subprocess.run(
         [sys.executable, "-m", "copier", *args],
         cwd=cwd,
@@ -201,6 +220,60 @@ def text_files(root: Path) -> Iterator[Path]:
     for path in sorted(root.rglob("*")):
         if path.is_file() and not CACHE_DIRS.intersection(path.relative_to(root).parts):
             yield path
+
+
+# --- the template's history ------------------------------------------------------
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{result.stderr}")
+    return result.stdout
+
+
+def snapshot_template(destination: Path) -> Path:
+    """Clone the template, then commit the working tree on top (if it differs).
+
+    The clone has the whole history, so older versions can be checked out; its last
+    commit is what a user would get from the working tree once committed.
+    """
+    if git(TEMPLATE_ROOT, "rev-parse", "--is-shallow-repository").strip() == "true":
+        raise AssertionError(
+            "the template is a shallow clone; fetch its history (git fetch --unshallow)"
+        )
+    git(destination.parent, "clone", "--quiet", str(TEMPLATE_ROOT), destination.name)
+    listed = git(TEMPLATE_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    current = {name for name in listed.split("\0") if name and (TEMPLATE_ROOT / name).is_file()}
+    for name in git(destination, "ls-files", "-z").split("\0"):
+        if name and name not in current:
+            (destination / name).unlink()
+    for name in current:
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE_ROOT / name, target)
+    git(destination, "add", "--all")
+    if git(destination, "status", "--porcelain").strip():
+        git(destination, "commit", "--quiet", "--no-verify", "--message", "The working tree")
+    return destination
+
+
+@dataclass(frozen=True)
+class TemplateReleases:
+    """A snapshot clone of the template whose versions are tagged as releases."""
+
+    path: Path
+    latest: str
+    """The working tree's version."""
+    older: tuple[str, ...]
+    """Older releases, oldest first; the last one is the commit before ``latest``."""
 
 
 # --- interpreters, ports and servers ------------------------------------------------
@@ -353,6 +426,16 @@ def rendered_row(
 ) -> RenderedProject:
     row: MatrixRow = request.param
     return rendered(row)
+
+
+@pytest.fixture(scope="session")
+def template_releases(tmp_path_factory: pytest.TempPathFactory) -> TemplateReleases:
+    clone = snapshot_template(tmp_path_factory.mktemp("template") / "slipway")
+    for tag, commit in RELEASES.items():
+        git(clone, "tag", tag, commit)
+    git(clone, "tag", "v0.3.0", "HEAD~1")
+    git(clone, "tag", "v0.4.0", "HEAD")
+    return TemplateReleases(clone, "v0.4.0", (*RELEASES, "v0.3.0"))
 
 
 @pytest.fixture(scope="session")

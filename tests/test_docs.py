@@ -1,9 +1,12 @@
-"""The documentation builds cleanly, and its slice reference is the catalog's.
+"""The documentation builds cleanly, and its generated regions are the catalog's.
 
-``mkdocs build --strict`` runs as a user would run it (this environment's MkDocs, the
-repository's ``mkdocs.yml``), so a broken link, a missing snippet or a marker the hook
-cannot render fails here. The built questions page must then list every axis and
-every choice of ``slipway_catalog.AXES``, and so must the README's table of choices.
+``docs/hooks/catalog.py`` writes the slice reference, the matrix and the code quotes
+into ``README.md`` and ``docs/*.md`` between ``<!-- slipway:... -->`` markers; every
+region must be what it would write now. ``mkdocs build --strict`` runs as a user would
+run it (this environment's MkDocs, the repository's ``mkdocs.yml``), so a broken link,
+a missing snippet or a marker the hook cannot render fails here. The built questions
+page must then list every axis and every choice of ``slipway_catalog.AXES``, and so
+must the README's table of choices.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import pytest
 
 import slipway_catalog as catalog
 from conftest import TEMPLATE_ROOT
-from slipway_catalog.matrix import default_python
 from slipway_catalog.model import Axis, Choice, Setting, SettingsGroup
 
 pytestmark = pytest.mark.xdist_group("docs")
@@ -84,10 +86,39 @@ def test_the_docs_build_strictly(site: Path) -> None:
     assert not list(site.rglob("*.py")), "the hook was published as a page asset"
 
 
+def test_every_generated_region_is_current() -> None:
+    hook = load_hook()
+    stale = sorted(path.relative_to(TEMPLATE_ROOT).as_posix() for path in hook.stale())
+    assert not stale, f"stale generated regions in {', '.join(stale)}; run `{hook.COMMAND}`"
+
+
+def test_a_region_is_written_after_its_marker_and_rewritten_in_place() -> None:
+    hook = load_hook()
+    marker = "- The files:\n\n  <!-- slipway:owned cache=memory -->\n\nAfter.\n"
+    written = hook.expand(marker, "page.md")
+    owned = "\n".join(f"  - `{path}`" for path in hook.owned_files("cache", "memory"))
+    assert written == (
+        "- The files:\n\n  <!-- slipway:owned cache=memory -->\n\n"
+        f"{owned}\n\n  <!-- /slipway:owned -->\n\nAfter.\n"
+    )
+    assert hook.expand(written, "page.md") == written
+    stale = written.replace("  - `", "  - `old/", 1)
+    assert stale != written
+    assert hook.expand(stale, "page.md") == written
+    assert "slipway:" not in hook.strip_markers(written)
+
+
+def test_a_closing_marker_without_its_region_is_refused() -> None:
+    hook = load_hook()
+    with pytest.raises(hook.MarkerError, match="closes no region"):
+        hook.expand("Text.\n\n<!-- /slipway:catalog -->\n", "page.md")
+
+
 def test_no_marker_is_left_unrendered(site: Path) -> None:
     for page in site.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        assert "slipway:" not in text, f"{page.relative_to(site)} still has a slipway marker"
+        for marker in ("<!-- slipway:", "<!-- /slipway:"):
+            assert marker not in text, f"{page.relative_to(site)} still has a slipway marker"
         assert "--8&lt;--" not in text, f"{page.relative_to(site)} has a snippet line"
 
 
@@ -117,7 +148,7 @@ def test_the_python_versions_on_the_questions_page_are_the_offered_ones(site: Pa
     python = section(page, "python_version")
     offered = [version for version in catalog.PYTHON_VERSIONS if code(version) in python]
     assert offered == list(catalog.PYTHON_VERSIONS)
-    assert f"Default: {code(default_python())}" in python
+    assert f"else {code(catalog.DEFAULT_PYTHON_VERSION)}" in python
 
 
 def test_the_reference_follows_the_catalog_without_editing_the_docs(
@@ -151,10 +182,11 @@ def test_the_reference_follows_the_catalog_without_editing_the_docs(
     assert "`MY_SERVICE_CACHE__URL`" in table
     assert "`valkey`" in hook.render_axes()
     assert "#### `cache=valkey`" in hook.render_choices()
+    assert "`memory`, `valkey`" in hook.render_summary()
 
 
 def test_the_readme_lists_every_choice_and_default() -> None:
-    """The README's table is written by hand: it must say what the catalog offers."""
+    """The README's table (a generated region) says what the catalog offers."""
     readme = (TEMPLATE_ROOT / "README.md").read_text(encoding="utf-8")
     rows = {
         match["axis"]: (re.findall(r"`([^`]+)`", match["choices"]), match["default"])
@@ -169,7 +201,7 @@ def test_the_readme_lists_every_choice_and_default() -> None:
         assert re.findall(r"`([^`]+)`", default) == list(axis.default), f"{axis.name}: default"
     versions, default = rows["python_version"]
     assert versions == list(catalog.PYTHON_VERSIONS)
-    assert default.strip("` ") == default_python()
+    assert re.findall(r"`([^`]+)`", default) == [catalog.DEFAULT_PYTHON_VERSION]
 
 
 def load_hook() -> ModuleType:

@@ -1,6 +1,23 @@
-"""MkDocs hook: the pages that describe the slice catalog render it from the catalog.
+"""The docs' generated regions: written from the catalog and the code, checked by MkDocs.
 
-Markers, each alone on its line, are replaced before the page's Markdown is converted:
+A marker, alone on its line, opens a region that ends at its closing marker::
+
+    <!-- slipway:catalog -->
+
+    (generated Markdown)
+
+    <!-- /slipway:catalog -->
+
+Maintainers write only the opening marker; this file, run as a command, writes what
+follows it, from the catalog and the code, into the Markdown file itself (``README.md``
+and ``docs/*.md``), so the files read in full wherever they are read::
+
+    uv run python docs/hooks/catalog.py --write    # regenerate every region
+    uv run python docs/hooks/catalog.py --check    # list stale files, exit 1 if any
+
+Run as an MkDocs hook, it renders the regions afresh (so ``mkdocs serve`` shows a
+catalog edit at once), drops the markers, and fails a ``mkdocs build --strict`` whose
+Markdown is stale. The markers:
 
 ``<!-- slipway:axes [PAGE] -->``
     The axes at a glance: question, choices, default, one or any subset; each axis
@@ -21,17 +38,21 @@ Markers, each alone on its line, are replaced before the page's Markdown is conv
 ``<!-- slipway:source "PATH" NAME -->``
     The top-level definition ``NAME`` (a function, class, assignment or TOML key)
     of the file at ``PATH`` (from the repository root), as a titled code block.
+``<!-- slipway:summary -->``
+    Every axis and the Python version with its choices and default (the README's table).
 
 Whole files are included with ``pymdownx.snippets`` instead (``--8<-- "PATH"``).
-A marker that names something missing fails the build, so the docs cannot drift from
-the code. The questions page must also give every question of ``copier.yml`` its own
-heading. Adding a choice to the catalog updates every table here by itself.
+A marker that names something missing fails the command and the build, so the docs
+cannot drift from the code. The questions page must also give every question of
+``copier.yml`` its own heading.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
+import logging
 import re
 import shlex
 import sys
@@ -44,13 +65,19 @@ from mkdocs.exceptions import PluginError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO_ROOT / "template"
+DOCS = REPO_ROOT / "docs"
 EXAMPLE_ANSWERS = {"package_name": "my_service", "project_slug": "my-service"}
 """The names the tables show settings for (the defaults of ``copier.yml``)."""
 
+COMMAND = "uv run python docs/hooks/catalog.py --write"
+"""What brings every generated region up to date."""
 QUESTIONS_PAGE = "questions.md"
-_MARKER = re.compile(
-    r"^[ \t]*<!--[ \t]*slipway:(?P<name>[a-z]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$", re.M
+_OPENING = re.compile(
+    r"^(?P<indent>[ \t]*)<!--[ \t]*slipway:(?P<name>[a-z]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$",
+    re.M,
 )
+_CLOSING = r"^[ \t]*<!--[ \t]*/slipway:{name}[ \t]*-->[ \t]*$"
+_ANY_CLOSING = re.compile(_CLOSING.format(name="[a-z]+"), re.M)
 _CONDITIONS = (
     re.compile(r"\b(?P<axis>\w+)\s*==\s*'(?P<value>[\w-]+)'"),
     re.compile(r"'(?P<value>[\w-]+)'\s+in\s+(?P<axis>\w+)"),
@@ -60,11 +87,17 @@ _JINJA_IF = re.compile(r"\{%-?\s*if\s+(?P<condition>.*?)\s*-?%\}")
 _JINJA_TAG = re.compile(r"\{%-?.*?-?%\}")
 _LANGUAGES = {".py": "python", ".toml": "toml", ".yml": "yaml", ".yaml": "yaml", ".ini": "ini"}
 
+log = logging.getLogger(f"mkdocs.hooks.{__name__}")
 catalog: Any = None
+_serving = False
 
 
-def on_config(config: Any) -> Any:
-    """Import the catalog afresh, so ``mkdocs serve`` shows a catalog edit on rebuild."""
+class MarkerError(Exception):
+    """A marker this file cannot render, or a closing marker that closes no region."""
+
+
+def load_catalog() -> Any:
+    """Import the catalog afresh (a catalog edit shows on the next rebuild)."""
     global catalog
     extensions = str(REPO_ROOT / "extensions")
     if extensions not in sys.path:
@@ -72,27 +105,103 @@ def on_config(config: Any) -> Any:
     for name in [name for name in sys.modules if name.split(".")[0] == "slipway_catalog"]:
         del sys.modules[name]
     catalog = importlib.import_module("slipway_catalog")
+    return catalog
+
+
+# --- the MkDocs hook ------------------------------------------------------------------
+
+
+def on_startup(command: str, **_: Any) -> None:
+    global _serving
+    _serving = command == "serve"
+
+
+def on_config(config: Any) -> Any:
+    load_catalog()
     return config
 
 
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     where = page.file.src_uri
+    try:
+        current = expand(markdown, where)
+    except MarkerError as error:
+        raise PluginError(str(error)) from error
+    if current != markdown:
+        # Serving previews the catalog as it is; a build publishes only current files.
+        report = log.info if _serving else log.warning
+        report(f"docs/{where}: generated regions are stale; run `{COMMAND}`")
     if where == QUESTIONS_PAGE:
-        _check_every_question_has_a_heading(markdown)
+        _check_every_question_has_a_heading(current)
+    return strip_markers(current)
 
-    def replace(match: re.Match[str]) -> str:
-        name, args = match["name"], shlex.split(match["args"])
-        render = RENDERERS.get(name)
-        if render is None:
-            raise PluginError(f"{where}: unknown marker slipway:{name}")
-        try:
-            return render(*args)
-        except (KeyError, LookupError, OSError, TypeError, ValueError) as error:
-            raise PluginError(
-                f"{where}: slipway:{name} {match['args'].strip()}: {error}"
-            ) from error
 
-    return _MARKER.sub(replace, markdown)
+# --- the regions ------------------------------------------------------------------------
+
+
+def expand(markdown: str, where: str) -> str:
+    """``markdown`` with every region written afresh (a lone opening marker gains one)."""
+    parts: list[str] = []
+    position = 0
+    while (opening := _OPENING.search(markdown, position)) is not None:
+        name = opening["name"]
+        closing = re.compile(_CLOSING.format(name=name), re.M).search(markdown, opening.end())
+        following = _OPENING.search(markdown, opening.end())
+        if closing is not None and (following is None or closing.start() < following.start()):
+            end = closing.end()
+        else:
+            end = opening.end()
+        _refuse_stray_closing(markdown[position : opening.start()], where)
+        parts.append(markdown[position : opening.start()])
+        parts.append(_region(opening, _render(opening, where)))
+        position = end
+    _refuse_stray_closing(markdown[position:], where)
+    parts.append(markdown[position:])
+    return "".join(parts)
+
+
+def strip_markers(markdown: str) -> str:
+    """The Markdown without the marker lines, which are not part of the page."""
+    return _ANY_CLOSING.sub("", _OPENING.sub("", markdown))
+
+
+def documents() -> list[Path]:
+    """Every Markdown file that may hold regions: the README and the docs' pages."""
+    return [REPO_ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def stale(paths: Iterable[Path] | None = None) -> dict[Path, str]:
+    """The files whose regions are not current, each with its current text."""
+    found = {}
+    for path in documents() if paths is None else paths:
+        markdown = path.read_text(encoding="utf-8")
+        current = expand(markdown, path.relative_to(REPO_ROOT).as_posix())
+        if current != markdown:
+            found[path] = current
+    return found
+
+
+def _render(opening: re.Match[str], where: str) -> str:
+    name = opening["name"]
+    render = RENDERERS.get(name)
+    if render is None:
+        raise MarkerError(f"{where}: unknown marker slipway:{name}")
+    try:
+        return render(*shlex.split(opening["args"]))
+    except (KeyError, LookupError, OSError, TypeError, ValueError) as error:
+        raise MarkerError(f"{where}: slipway:{name} {opening['args'].strip()}: {error}") from error
+
+
+def _region(opening: re.Match[str], body: str) -> str:
+    indent = opening["indent"]
+    lines = [indent + line if line.strip() else "" for line in body.splitlines()]
+    return "\n".join([opening[0], "", *lines, "", f"{indent}<!-- /slipway:{opening['name']} -->"])
+
+
+def _refuse_stray_closing(text: str, where: str) -> None:
+    stray = _ANY_CLOSING.search(text)
+    if stray is not None:
+        raise MarkerError(f"{where}: {stray[0].strip()} closes no region")
 
 
 # --- the catalog as tables ------------------------------------------------------------
@@ -109,6 +218,21 @@ def render_axes(page: str = "") -> str:
             f"| [`{axis.name}`]({page}#axis-{axis.name}) | {_cell(axis.question)} | {choices} "
             f"| {default} | {pick} |"
         )
+    return "\n".join(rows)
+
+
+def render_summary() -> str:
+    """Every axis, then the Python version: its choices and its default."""
+    rows = ["| Axis | Choices | Default |", "| --- | --- | --- |"]
+    for axis in catalog.AXES:
+        choices = ", ".join(f"`{value}`" for value in axis.values)
+        if axis.multiple:
+            choices += " (any subset)"
+        default = ", ".join(f"`{value}`" for value in axis.default) or "*none*"
+        rows.append(f"| `{axis.name}` | {choices} | {default} |")
+    versions = ", ".join(f"`{version}`" for version in catalog.PYTHON_VERSIONS)
+    default = f"the Python running Copier, else `{catalog.DEFAULT_PYTHON_VERSION}`"
+    rows.append(f"| `python_version` | {versions} | {default} |")
     return "\n".join(rows)
 
 
@@ -388,13 +512,8 @@ def copier_questions() -> list[str]:
 
 
 def _check_every_question_has_a_heading(markdown: str) -> None:
-    headings = set(re.findall(r"^#{2,4} `(\w+)`", markdown, re.M))
-    axes = {axis.name for axis in catalog.AXES}
-    missing = [
-        name
-        for name in copier_questions()
-        if name not in headings and not (name in axes and "<!-- slipway:choices -->" in markdown)
-    ]
+    headings = set(re.findall(r"^[ \t]*#{2,4} `(\w+)`", markdown, re.M))
+    missing = [name for name in copier_questions() if name not in headings]
     if missing:
         raise PluginError(f"{QUESTIONS_PAGE}: no heading for the question(s) {', '.join(missing)}")
 
@@ -408,4 +527,42 @@ RENDERERS: dict[str, Callable[..., str]] = {
     "matrix": render_matrix,
     "owned": render_owned,
     "source": render_source,
+    "summary": render_summary,
 }
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def main(arguments: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="docs/hooks/catalog.py",
+        description="Write the generated regions of README.md and docs/*.md.",
+    )
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="bring every region up to date")
+    mode.add_argument(
+        "--check", action="store_true", help="list the stale files; exit 1 if there are any"
+    )
+    options = parser.parse_args(arguments)
+    load_catalog()
+    try:
+        found = stale()
+    except MarkerError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for path, current in found.items():
+        name = path.relative_to(REPO_ROOT).as_posix()
+        if options.write:
+            path.write_text(current, encoding="utf-8")
+            print(f"wrote {name}")
+        else:
+            print(f"{name} is stale", file=sys.stderr)
+    if options.check and found:
+        print(f"run `{COMMAND}`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,10 +24,13 @@ from .model import Axis, Choice, Selection
 
 AXES: tuple[Axis, ...] = (DATABASE, CACHE, QUEUE, AUTH, OBSERVABILITY, DEPLOYMENT, CI)
 PYTHON_VERSIONS: tuple[str, ...] = ("3.11", "3.12", "3.13")
+DEFAULT_PYTHON_VERSION = "3.12"
+"""Offered when the Python running Copier is not one of ``PYTHON_VERSIONS``."""
 
 __all__ = [
     "AXES",
     "CORE",
+    "DEFAULT_PYTHON_VERSION",
     "PYTHON_VERSIONS",
     "Axis",
     "Choice",

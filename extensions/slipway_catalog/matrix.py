@@ -16,10 +16,9 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, product
-from pathlib import Path
 from typing import Any
 
-from . import AXES, PYTHON_VERSIONS, problems, selection_from_answers
+from . import AXES, DEFAULT_PYTHON_VERSION, PYTHON_VERSIONS, problems, selection_from_answers
 from .model import Axis, Choice
 
 Answers = dict[str, object]
@@ -324,17 +323,13 @@ def uncovered_pairs(
 
 
 def default_python(python_versions: Sequence[str] = PYTHON_VERSIONS) -> str:
-    """``copier.yml``'s default ``python_version`` (the template's one knob outside the catalog)."""
-    copier_yml = Path(__file__).resolve().parents[2] / "copier.yml"
-    try:
-        import yaml
+    """The ``python_version`` the named rows use: the catalog's default.
 
-        questions = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
-        default = str(questions["python_version"]["default"])
-    except (OSError, KeyError, TypeError, ImportError):
-        default = ""
-    if default in python_versions:
-        return default
+    (A user's default is the Python running Copier when it is offered; rows name
+    their version, so the matrix does not depend on the machine.)
+    """
+    if DEFAULT_PYTHON_VERSION in python_versions:
+        return DEFAULT_PYTHON_VERSION
     return sorted(python_versions, key=_version_key)[len(python_versions) // 2]
 
 
