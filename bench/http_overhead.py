@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "bench_service"
 PREFIX = PACKAGE.upper() + "_"
 PATH = "/health/live"
-BARE_APP = '''\
+BARE_APP = """\
 from typing import Literal
 
 from fastapi import FastAPI
@@ -54,15 +54,25 @@ def create_app() -> FastAPI:
         return Liveness(status="ok")
 
     return app
-'''
-UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+"""
+UVICORN_FLAGS = [
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per app (alternating)")
-    parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
+    parser.add_argument(
+        "--connections", type=int, default=32, help="concurrent keep-alive connections"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated project")
     options = parser.parse_args()
     if options.seconds > 60 or options.rounds > 10:
@@ -120,7 +130,16 @@ def serving(python: Path, project: Path, factory: str) -> Iterator[int]:
         f"{PREFIX}LOGGING__FORMAT": "json",
         "PYTHONPATH": str(project),
     }
-    command = [str(python), "-m", "uvicorn", "--factory", factory, "--port", str(port), *UVICORN_FLAGS]
+    command = [
+        str(python),
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--port",
+        str(port),
+        *UVICORN_FLAGS,
+    ]
     log = open(project / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -154,9 +173,10 @@ def measure(python: Path, project: Path, options: argparse.Namespace) -> dict[st
         "generated service": f"{PACKAGE}.app:create_app",
     }
     results: dict[str, list[float]] = {name: [] for name in apps}
-    with serving(python, project, apps["bare FastAPI"]) as bare_port, serving(
-        python, project, apps["generated service"]
-    ) as service_port:
+    with (
+        serving(python, project, apps["bare FastAPI"]) as bare_port,
+        serving(python, project, apps["generated service"]) as service_port,
+    ):
         ports = {"bare FastAPI": bare_port, "generated service": service_port}
         for port in ports.values():  # warm up both before measuring
             load(port, min(2, options.seconds), options.connections)

@@ -18,6 +18,8 @@ import keyword
 import re
 import secrets
 import sys
+import textwrap
+import unicodedata
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -98,7 +100,12 @@ class SlipwayFilters(Extension):
             check_package_name=check_package_name,
             check_email=check_email,
             refuse_bad_data=refuse_bad_data,
-            py_string=py_string,
+            slugify=slugify,
+            package_from_slug=package_from_slug,
+            toml_string=toml_string,
+            py_argument=py_argument,
+            py_docstring=py_docstring,
+            md_text=md_text,
         )
         environment.globals["new_secret"] = new_secret
 
@@ -147,7 +154,10 @@ def slice_default(axis_name: str) -> str:
 @pass_context
 def slice_problems(context: Context, answer: Any, axis_name: str) -> str:
     axis = catalog.axis(axis_name)
-    _refuse(axis_name, "; ".join(catalog.value_problems(axis, answer, dict(context.get_all()), catalog.AXES)))
+    _refuse(
+        axis_name,
+        "; ".join(catalog.value_problems(axis, answer, dict(context.get_all()), catalog.AXES)),
+    )
     return ""
 
 
@@ -179,11 +189,11 @@ def check_name(answer: str) -> str:
 
 
 def check_slug(answer: str) -> str:
-    if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", answer):
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", answer):
         _refuse(
             "project_slug",
-            f"{answer!r} is not a slug; use lowercase letters, digits and single hyphens, "
-            "starting with a letter (e.g. my-service)",
+            f"{answer!r} is not a slug; use lowercase letters, digits and single hyphens "
+            "(e.g. my-service)",
         )
     return ""
 
@@ -200,13 +210,27 @@ def check_package_name(answer: str) -> str:
             f"{answer!r} is not a package name; use lowercase letters, digits and "
             "underscores, starting with a letter (e.g. my_service)",
         )
-    if keyword.iskeyword(answer) or answer in RESERVED_PACKAGE_NAMES or answer in sys.stdlib_module_names:
+    if len(answer) > PACKAGE_NAME_MAX_LENGTH:
+        _refuse(
+            "package_name",
+            f"{answer!r} is longer than {PACKAGE_NAME_MAX_LENGTH} characters (it prefixes "
+            f"every import); pick a shorter one, e.g. {_shortened(answer, PACKAGE_NAME_MAX_LENGTH, '_')}",
+        )
+    if _is_taken(answer):
         _refuse(
             "package_name",
             f"{answer!r} is a Python keyword or a module the service imports; "
             f"pick another, e.g. {answer}_service",
         )
     return ""
+
+
+def _is_taken(package: str) -> bool:
+    return (
+        keyword.iskeyword(package)
+        or package in RESERVED_PACKAGE_NAMES
+        or package in sys.stdlib_module_names
+    )
 
 
 def check_email(answer: str) -> str:
@@ -231,13 +255,142 @@ def refuse_bad_data(context: Context, question: str) -> bool:
     that raises ``UserMessageError`` stops with just the message instead.
     """
     given = _given_on_command_line(context, question)
-    if given is not None:
+    if given is None:
+        return True
+    if question in CHECKS:
         CHECKS[question](str(given))
+    elif not isinstance(given, list):
+        _refuse(
+            question,
+            f"pick any number of choices as a YAML list, e.g. -d '{question}=[{given}]' "
+            f"(or -d '{question}=[]' for none)",
+        )
     return True
 
 
-def py_string(text: str) -> str:
-    """``text`` as a double-quoted Python string literal."""
+# --- derived defaults --------------------------------------------------------------
+
+
+DERIVED_SLUG_MAX_LENGTH = 32
+PACKAGE_NAME_MAX_LENGTH = 20
+"""The package prefixes every import of the service: longer, its imports outgrow a line."""
+
+
+def slugify(name: str) -> str:
+    """A valid slug for any name: accents folded, symbols dropped ("Café 3D!" -> "cafe-3d")."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    return _shortened(slug, DERIVED_SLUG_MAX_LENGTH, "-") or "service"
+
+
+def package_from_slug(slug: str) -> str:
+    """A valid package name for any valid slug ("3d-printer" -> "service_3d_printer")."""
+    package = re.sub(r"[^a-z0-9]+", "_", slug.lower()).strip("_") or "service"
+    if not package[0].isalpha():
+        package = f"service_{package}"
+    if _is_taken(package):
+        package = f"{package}_service"
+    return _shortened(package, PACKAGE_NAME_MAX_LENGTH, "_")
+
+
+def _shortened(name: str, length: int, separator: str) -> str:
+    """``name`` cut to ``length``, at a separator where there is one."""
+    while len(name) > length and separator in name.rstrip(separator):
+        name = name.rstrip(separator).rsplit(separator, 1)[0]
+    return name[:length].rstrip(separator)
+
+
+# --- free text, rendered inert -------------------------------------------------------
+# A name or description may hold quotes, backslashes, newlines, Jinja or Markdown
+# syntax: wherever it lands it must read as the same text and nothing more.
+
+PYTHON_LINE_LENGTH = 100
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _python_char(char: str) -> str:
+    """``char`` as it may appear in a lint-clean Python literal of the service."""
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if char.isascii():
+        return char if char.isprintable() else f"\\x{ord(char):02x}"
+    if unicodedata.category(char)[0] in "LN" and char.isprintable():
+        return char  # letters and digits of any script read as themselves
+    # Symbols, punctuation and spaces beyond ASCII (an en dash, a curly quote, an
+    # emoji) by name: linters flag them as look-alikes of ASCII.
+    name = unicodedata.name(char, "")
+    return f"\\N{{{name}}}" if name else f"\\u{ord(char):04x}"
+
+
+def _python_body(text: str, quote: str) -> str:
+    body = "".join(_python_char(char) for char in text)
+    return body.replace(quote, "\\" + quote)
+
+
+def py_literal(text: str) -> str:
+    """``text`` as a Python string literal, quoted as ruff and black would quote it."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    return f"{quote}{_python_body(text, quote)}{quote}"
+
+
+def py_argument(text: str, keyword: str, indent: int) -> str:
+    """``keyword=<literal>`` for a call argument at ``indent``, split to fit the line.
+
+    A literal too long for one line becomes parenthesized implicit concatenation,
+    which both formatters keep as it is.
+    """
+    text = _one_line(text)
+    single = f"{keyword}={py_literal(text)},"
+    if indent + len(single) <= PYTHON_LINE_LENGTH:
+        return single[:-1]
+    width = PYTHON_LINE_LENGTH - indent - 4 - 2
+    pieces = [py_literal(piece) for piece in _pieces(text, width)]
+    inner = " " * (indent + 4)
+    return f"{keyword}=(\n" + "".join(f"{inner}{piece}\n" for piece in pieces) + " " * indent + ")"
+
+
+def _pieces(text: str, width: int) -> list[str]:
+    """Split at spaces (each kept at the end of its piece) into pieces of ``width``."""
+    pieces: list[str] = []
+    current = ""
+    for word in re.findall(r"\S+\s*", text):
+        if current and len(_python_body(current + word, '"')) > width:
+            pieces.append(current)
+            current = ""
+        current += word
+    return [*pieces, current] if current else pieces
+
+
+def py_docstring(text: str) -> str:
+    """``text`` as the inside of a one-paragraph docstring, wrapped to the line length."""
+    body = _python_body(_one_line(text), '"').strip()
+    lines = textwrap.wrap(body, PYTHON_LINE_LENGTH - 6, break_long_words=False)
+    if len(lines) <= 1:
+        return body
+    return "\n".join(lines) + "\n"
+
+
+_MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", "~": "&#126;"}
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]>])")
+_MARKDOWN_LINE_START = re.compile(r"^(?:([#=+-])|(\d+)([.)]))")
+
+
+def md_text(text: str) -> str:
+    """``text`` as literal Markdown on one line, for CommonMark and Python-Markdown alike."""
+    escaped = "".join(_MARKDOWN_ENTITIES.get(char, char) for char in _one_line(text))
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", escaped)
+    # What would open a heading, list or rule at the start of a line.
+    return _MARKDOWN_LINE_START.sub(
+        lambda found: f"\\{found[1]}" if found[1] else f"{found[2]}\\{found[3]}", escaped
+    )
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (JSON's escapes are TOML's)."""
     return json.dumps(text, ensure_ascii=False)
 
 

@@ -10,7 +10,6 @@ slice's ``Service`` reaches compose and CI as the contribution model promises.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import subprocess
@@ -22,8 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-import slipway_catalog as catalog
-from conftest import DEFAULT_ROW, RenderedProject, render_project
+from conftest import DEFAULT_ROW, RenderedProject, git, run_copier, snapshot_template
 from slipway_catalog.model import Service
 
 pytestmark = pytest.mark.copier
@@ -231,20 +229,39 @@ def test_secrets_are_never_shown(rendered_row: RenderedProject) -> None:
 # --- a backing service, contributed the way a future slice would ------------------
 
 
+SERVICES_CONTRIBUTION = """
+
+# A slice declaring two backing services, as a future one would.
+import dataclasses as _dataclasses
+
+from .model import Service
+
+_resolve_without_services = resolve
+
+
+def resolve(*args, **kwargs):
+    composition = _resolve_without_services(*args, **kwargs)
+    extra = ({postgres!r}, {memcached!r})
+    return _dataclasses.replace(composition, services=(*composition.services, *extra))
+"""
+
+
 @pytest.fixture(scope="module")
 def with_services(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default project rendered as if a chosen slice declared two services."""
-    real_resolve = catalog.resolve
-
-    def resolve(answers: Mapping[str, Any], *args: Any, **kwargs: Any) -> catalog.Composition:
-        composition = real_resolve(answers, *args, **kwargs)
-        services = (*composition.services, POSTGRES, MEMCACHED)
-        return dataclasses.replace(composition, services=services)
-
-    with pytest.MonkeyPatch.context() as patch:
-        # Copier's context hook calls `catalog.resolve` on this very module object.
-        patch.setattr(catalog, "resolve", resolve)
-        return render_project(DEFAULT_ROW.data, tmp_path_factory.mktemp("services") / "project")
+    """The default project rendered from a template whose catalog declares two services."""
+    template = snapshot_template(tmp_path_factory.mktemp("template") / "slipway")
+    package = template / "extensions" / "slipway_catalog" / "__init__.py"
+    contribution = SERVICES_CONTRIBUTION.format(postgres=POSTGRES, memcached=MEMCACHED)
+    package.write_text(package.read_text(encoding="utf-8") + contribution, encoding="utf-8")
+    git(template, "commit", "--quiet", "--all", "--message", "Two backing services")
+    destination = tmp_path_factory.mktemp("services") / "project"
+    result = run_copier(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+        *(argument for key, value in DEFAULT_ROW.data.items() for argument in ("-d", f"{key}={value}")),
+        str(template), str(destination),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return destination
 
 
 def test_services_reach_compose(with_services: Path) -> None:

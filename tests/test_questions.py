@@ -7,14 +7,22 @@ would run it.
 
 from __future__ import annotations
 
+import ast
+import html
 import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
+import markdown
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 import slipway_catalog as catalog
-from conftest import TEMPLATE_ROOT, run_copier
+from conftest import TEMPLATE_ROOT, run_copier, snapshot_template
 
 pytestmark = pytest.mark.copier
 
@@ -36,6 +44,12 @@ BAD_ANSWERS = [
     pytest.param("package_name=My-Pkg", "package_name", r"e\.g\. my_service", id="package_name"),
     pytest.param("package_name=json", "package_name", r"pick another", id="stdlib"),
     pytest.param(
+        "package_name=a_very_long_package_name",
+        "package_name",
+        r"longer than 20 characters .* e\.g\. a_very_long_package",
+        id="too-long",
+    ),
+    pytest.param(
         "author_email=nope", "author_email", r"e\.g\. team@example\.com", id="author_email"
     ),
     pytest.param(
@@ -48,6 +62,12 @@ BAD_ANSWERS = [
         id="observability",
     ),
     pytest.param("auth=basic", "auth", r"pick one of: none, jwt", id="auth"),
+    pytest.param(
+        "observability=prometheus",
+        "observability",
+        r"-d 'observability=\[prometheus\]'",
+        id="multiselect-scalar",
+    ),
 ]
 
 
@@ -135,3 +155,139 @@ def test_names_are_derived_from_the_project_name(tmp_path: Path) -> None:
     assert answers["auth"] == "none"
     assert answers["observability"] == []
     assert (destination / "src" / "billing_api_v2").is_dir()
+
+
+NAMES_PEOPLE_TYPE = [
+    "3D Printer API",
+    "Café Señor's Menu",
+    "Über—Service “2026”",
+    "🚀 Rocket Launch",
+    "!!!",
+    "JSON",
+    "class",
+    "   Spaced   Out   ",
+]
+
+
+@pytest.mark.parametrize("name", NAMES_PEOPLE_TYPE)
+def test_derived_names_are_valid_for_any_name(name: str, tmp_path: Path) -> None:
+    destination = tmp_path / "service"
+    returncode, output = copy(destination, f"project_name={name}", "auth=none")
+    assert returncode == 0, output
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["project_name"] == name
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", answers["project_slug"]), answers
+    package = answers["package_name"]
+    assert package.isidentifier(), package
+    assert package[0].isalpha(), package
+    assert (destination / "src" / package / "__init__.py").is_file()
+
+
+NASTY_NAME = "Dr. \"Quote\" O'Brien's \\ API {{ 7 * 7 }} {% if x %}# \N{EN DASH} 🚀"
+NASTY_DESCRIPTION = (
+    "- not a list\n# not a heading\n<script>alert(1)</script> & | *not emphasis* `x`\n"
+    + "A long sentence that goes on, " * 8
+    + 'ending in a quote"'
+)
+NASTY_AUTHOR = 'Team *Stars* \\ "Backslash" {{ author }}'
+
+
+@pytest.fixture(scope="module")
+def nasty_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rendered from a committed snapshot, so the copy can be updated afterwards."""
+    template = snapshot_template(tmp_path_factory.mktemp("template") / "slipway")
+    destination = tmp_path_factory.mktemp("nasty") / "service"
+    result = run_copier(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+        "-d", f"project_name={NASTY_NAME}",
+        "-d", f"description={NASTY_DESCRIPTION}",
+        "-d", f"author_name={NASTY_AUTHOR}",
+        str(template), str(destination),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return destination
+
+
+commonmark = MarkdownIt("commonmark").enable("strikethrough")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_free_text_is_recorded_as_given(nasty_copy: Path) -> None:
+    answers = yaml.safe_load((nasty_copy / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["project_name"] == NASTY_NAME
+    assert answers["description"] == NASTY_DESCRIPTION
+    assert answers["author_name"] == NASTY_AUTHOR
+
+
+def test_free_text_is_inert_in_toml(nasty_copy: Path) -> None:
+    project = tomllib.loads((nasty_copy / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["description"] == NASTY_DESCRIPTION
+    assert project["authors"][0]["name"] == NASTY_AUTHOR
+
+
+def test_free_text_is_inert_in_python(nasty_copy: Path) -> None:
+    answers = yaml.safe_load((nasty_copy / ".copier-answers.yml").read_text(encoding="utf-8"))
+    package = nasty_copy / "src" / answers["package_name"]
+    module = ast.parse((package / "__init__.py").read_text(encoding="utf-8"))
+    docstring = ast.get_docstring(module)
+    assert docstring is not None
+    assert one_line(docstring) == one_line(f"{NASTY_NAME}: {NASTY_DESCRIPTION}")
+    app = ast.parse((package / "app.py").read_text(encoding="utf-8"))
+    arguments = {
+        keyword.arg: ast.literal_eval(keyword.value)
+        for node in ast.walk(app)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "FastAPI"
+        for keyword in node.keywords
+        if keyword.arg in {"title", "description"}
+    }
+    assert arguments == {"title": NASTY_NAME, "description": one_line(NASTY_DESCRIPTION)}
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        ["ruff", "check", "--no-cache", "."],
+        ["ruff", "format", "--no-cache", "--check", "."],
+        ["black", "--check", "."],
+    ],
+    ids=["ruff", "ruff-format", "black"],
+)
+def test_free_text_keeps_the_code_lint_clean(nasty_copy: Path, check: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", *check],
+        cwd=nasty_copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_free_text_is_inert_in_markdown(nasty_copy: Path) -> None:
+    readme = (nasty_copy / "README.md").read_text(encoding="utf-8")
+    title, _, rest = readme.partition("\n\n")
+    description = rest.partition("\n\n")[0]
+    maintained = next(line for line in readme.splitlines() if line.startswith("Maintained by"))
+    for markdown_line, expected, tag in [
+        (title, NASTY_NAME, "h1"),
+        (description, NASTY_DESCRIPTION, "p"),
+        (maintained, f"Maintained by {NASTY_AUTHOR} (team@example.com).", "p"),
+    ]:
+        for renderer in (commonmark.render, markdown.markdown):  # GitHub's and MkDocs'
+            rendered = renderer(markdown_line).strip()
+            assert re.fullmatch(rf"<{tag}>[^<]*</{tag}>", rendered), rendered
+            assert html.unescape(rendered[len(tag) + 2 : -len(tag) - 3]) == one_line(expected)
+
+
+def test_free_text_survives_an_update(nasty_copy: Path, tmp_path: Path) -> None:
+    project = tmp_path / "service"
+    shutil.copytree(nasty_copy, project, symlinks=True)
+    result = run_copier("update", "--trust", "--defaults", "--vcs-ref", "HEAD", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["project_name"] == NASTY_NAME
+    assert answers["description"] == NASTY_DESCRIPTION

@@ -28,6 +28,16 @@ def test_ruff_check() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format() -> None:
+    result = run(sys.executable, "-m", "ruff", "format", "--no-cache", "--check", *PYTHON_DIRS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_black() -> None:
+    result = run(sys.executable, "-m", "black", "--check", *PYTHON_DIRS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_strict() -> None:
     result = run(sys.executable, "-m", "mypy", *PYTHON_DIRS)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -221,9 +221,8 @@ def test_a_fresh_copy_can_be_updated_at_once(
     assert result.returncode == 0, result.stdout + result.stderr
     assert not git(project, "status", "--porcelain").strip(), "the copy left uncommitted files"
     update(project)
-    assert not git(project, "status", "--porcelain").strip(), (
-        "an update with no change changed files"
-    )
+    changed = git(project, "status", "--porcelain").strip()
+    assert not changed, f"an update with no change changed files: {changed}"
 
 
 def test_without_a_git_identity_the_copy_says_what_to_commit(

@@ -21,8 +21,7 @@ from conftest import TemplateReleases, git, run_copier, text_files
 
 pytestmark = pytest.mark.copier
 
-RENDER_IN_ONE_PROCESS = textwrap.dedent(
-    """
+RENDER_IN_ONE_PROCESS = textwrap.dedent("""
     import sys, warnings
     import copier
 
@@ -33,8 +32,7 @@ RENDER_IN_ONE_PROCESS = textwrap.dedent(
             template, destination, defaults=True, unsafe=True, vcs_ref=version, quiet=True,
             data={"python_version": "3.12"},
         )
-    """
-)
+    """)
 
 
 def render_in_one_process(template: Path, *versions_and_destinations: Path | str) -> None:

@@ -57,7 +57,9 @@ def selection_from_answers(answers: Mapping[str, Any], axes: tuple[Axis, ...] = 
     """Read each axis's answer, falling back to its default when unanswered."""
     picks: dict[str, tuple[str, ...]] = {}
     for current in axes:
-        answer = answers.get(current.name, current.default if current.multiple else current.default[0])
+        answer = answers.get(
+            current.name, current.default if current.multiple else current.default[0]
+        )
         if isinstance(answer, str):
             picks[current.name] = (answer,)
         else:
@@ -71,7 +73,9 @@ def problems(selection: Selection, axes: tuple[Axis, ...] = AXES) -> list[str]:
     found: list[str] = []
     for current in axes:
         values = selection.picks.get(current.name, ())
-        answer = list(values) if current.multiple else (values[0] if len(values) == 1 else list(values))
+        answer = (
+            list(values) if current.multiple else (values[0] if len(values) == 1 else list(values))
+        )
         found.extend(value_problems(current, answer, answers, axes))
     return found
 

@@ -44,7 +44,11 @@ def choice_conflicts(
                 continue
             picked = other.choice(value)
             for required_axis, required_value in picked.requires:
-                if required_axis == axis.name and required_value != choice.value and not axis.multiple:
+                if (
+                    required_axis == axis.name
+                    and required_value != choice.value
+                    and not axis.multiple
+                ):
                     found.append(
                         f"{other.name}={value} needs {axis.name}={required_value}; "
                         f"pick {axis.name}={required_value} or another {other.name}"

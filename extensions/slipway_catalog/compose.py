@@ -93,7 +93,10 @@ class Composition:
     @property
     def settings_imports(self) -> tuple[str, ...]:
         return _unique(
-            line for group in self.settings_groups for field in group.fields for line in field.imports
+            line
+            for group in self.settings_groups
+            for field in group.fields
+            for line in field.imports
         )
 
     def app_imports(self, *base: str) -> str:
@@ -102,8 +105,13 @@ class Composition:
         for resource in self.resources:
             lines.append(f"from {resource.module} import {resource.opener}")
             lines.extend(f"from {module} import {name}" for module, name in resource.imports)
-        lines.extend(f"from {router.module} import {router.name} as {router.alias}" for router in self.routers)
-        lines.extend(f"from {middleware.module} import {middleware.name}" for middleware in self.middleware)
+        lines.extend(
+            f"from {router.module} import {router.name} as {router.alias}"
+            for router in self.routers
+        )
+        lines.extend(
+            f"from {middleware.module} import {middleware.name}" for middleware in self.middleware
+        )
         return render_imports(lines)
 
     def settings_imports_block(self, *base: str) -> str:
@@ -113,10 +121,16 @@ class Composition:
     def resources_imports(self, *base: str) -> str:
         """``resources.py``'s import block: the base lines plus each resource's type."""
         lines = list(base)
-        lines.extend(f"from {resource.type_module} import {resource.type_name}" for resource in self.resources)
+        lines.extend(
+            f"from {resource.type_module} import {resource.type_name}"
+            for resource in self.resources
+        )
         return render_imports(lines)
 
-def compose(selection: Selection, choices: tuple[Choice, ...], answers: Mapping[str, Any]) -> Composition:
+
+def compose(
+    selection: Selection, choices: tuple[Choice, ...], answers: Mapping[str, Any]
+) -> Composition:
     package_name = str(answers.get("package_name", "service"))
     substitutions = {
         "{project_slug}": str(answers.get("project_slug", package_name.replace("_", "-"))),
@@ -128,9 +142,13 @@ def compose(selection: Selection, choices: tuple[Choice, ...], answers: Mapping[
         package_name=package_name,
         env_prefix=package_name.upper() + "_",
         dependencies=_sorted_requirements(dep for choice in choices for dep in choice.dependencies),
-        dev_dependencies=_sorted_requirements(dep for choice in choices for dep in choice.dev_dependencies),
+        dev_dependencies=_sorted_requirements(
+            dep for choice in choices for dep in choice.dev_dependencies
+        ),
         settings_groups=tuple(
-            _substitute_group(group, substitutions) for choice in choices for group in choice.settings
+            _substitute_group(group, substitutions)
+            for choice in choices
+            for group in choice.settings
         ),
         services=_unique(service for choice in choices for service in choice.services),
         resources=tuple(resource for choice in choices for resource in choice.resources),
@@ -213,7 +231,9 @@ def render_imports(lines: Iterable[str]) -> str:
             raise ValueError(f"not an import: {line!r}")
     blocks = []
     for section in sorted(set(straight) | set(from_imports)):
-        block = [f"import {module}" for module in sorted(straight.get(section, ()), key=_module_key)]
+        block = [
+            f"import {module}" for module in sorted(straight.get(section, ()), key=_module_key)
+        ]
         modules = from_imports.get(section, {})
         for module in sorted(modules, key=_module_key):
             block.append(_from_line(module, sorted(modules[module], key=_name_key)))

@@ -43,8 +43,12 @@ JWT = Choice(
                     '"HS256"',
                     "Signing algorithm; tokens signed any other way are refused.",
                 ),
-                Setting("issuer", "str", '"{project_slug}"', "The `iss` claim issued and required."),
-                Setting("audience", "str", '"{project_slug}"', "The `aud` claim issued and required."),
+                Setting(
+                    "issuer", "str", '"{project_slug}"', "The `iss` claim issued and required."
+                ),
+                Setting(
+                    "audience", "str", '"{project_slug}"', "The `aud` claim issued and required."
+                ),
                 Setting("access_token_ttl_seconds", "int", "900", "Access token lifetime."),
                 Setting(
                     "refresh_token_ttl_seconds",

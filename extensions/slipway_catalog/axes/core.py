@@ -54,7 +54,9 @@ CORE = Choice(
                 ),
                 Setting("max_body_bytes", "int", "1_048_576", "Larger request bodies get 413."),
                 Setting("rate_limit_per_second", "float", "20.0", "Sustained requests per client."),
-                Setting("rate_limit_burst", "int", "40", "Requests a client may burst above the rate."),
+                Setting(
+                    "rate_limit_burst", "int", "40", "Requests a client may burst above the rate."
+                ),
             ),
         ),
         SettingsGroup(

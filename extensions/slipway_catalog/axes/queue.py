@@ -14,7 +14,9 @@ INPROCESS = Choice(
             fields=(
                 Setting("concurrency", "int", "4", "Jobs handled at once."),
                 Setting("max_attempts", "int", "5", "Attempts before a job is given up."),
-                Setting("backoff_base_seconds", "float", "0.5", "First retry delay; doubles each time."),
+                Setting(
+                    "backoff_base_seconds", "float", "0.5", "First retry delay; doubles each time."
+                ),
                 Setting("backoff_max_seconds", "float", "30.0", "Longest retry delay."),
                 Setting(
                     "drain_timeout_seconds",
