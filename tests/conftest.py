@@ -16,6 +16,8 @@ Constants and helpers
     ``run_copier(*args)``      the real ``copier`` CLI in a subprocess (stdin closed).
     ``find_python(version)``   an interpreter path for ``"3.12"``, or ``None``.
     ``free_port()``            a free TCP port on 127.0.0.1.
+    ``UV``                     the uv executable itself (``uv run`` exports it as ``UV``):
+                               a pyenv shim would pick the Python by ``.python-version``.
     ``server_url(name)``       the loopback URL of a backing server, from its
                                ``SLIPWAY_*_URL`` env var or its default (table below).
     ``server_reachable(url)``  whether something listens at the URL's host:port.
@@ -90,6 +92,7 @@ MATRIX: list[MatrixRow] = matrix()
 DEFAULT_ROW: MatrixRow = next(row for row in MATRIX if "default" in row.names)
 
 REQUIRE_SERVERS = os.environ.get("SLIPWAY_REQUIRE_SERVERS") == "1"
+UV = os.environ.get("UV") or shutil.which("uv") or "uv"
 
 SERVERS: dict[str, tuple[str, str]] = {
     "postgres": ("SLIPWAY_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),

@@ -6,6 +6,7 @@ nothing to test yet (it declares no incompatibility today).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -208,6 +209,84 @@ def test_axes_are_well_formed() -> None:
 
 def test_the_defaults_are_compatible() -> None:
     assert problems(selection_from_answers({})) == []
+
+
+# --- migrations: every choice with tables migrates on its own Alembic branch -------
+
+VERSIONS_DIR = TEMPLATE_ROOT / "template" / "migrations" / "versions"
+STORAGE = [(CORE, "core")] + [
+    (choice, f"{axis.name}={choice.value}")
+    for axis in AXES
+    for choice in axis.choices
+    if choice.migrations or choice.migration_branch
+]
+
+
+def revision_file(name: str) -> Path:
+    """The template file that renders as ``name`` (its own name may be conditional)."""
+    found = [path for path in VERSIONS_DIR.iterdir() if name in path.name]
+    assert len(found) == 1, f"{name}: expected one file in {VERSIONS_DIR}, found {found}"
+    return found[0]
+
+
+def revision_header(name: str) -> dict[str, tuple[str, ...]]:
+    """A revision file's ``revision``, ``down_revision``, ``branch_labels``, ``depends_on``."""
+    header: dict[str, tuple[str, ...]] = {}
+    for node in ast.parse(revision_file(name).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+            if isinstance(target, ast.Name):
+                value = ast.literal_eval(node.value)
+                header[target.id] = (value,) if isinstance(value, str) else tuple(value or ())
+    return header
+
+
+def test_choices_with_migrations_each_name_a_branch_of_their_own() -> None:
+    branches = [choice.migration_branch for choice, _ in STORAGE]
+    assert all(branches), [where for choice, where in STORAGE if not choice.migration_branch]
+    assert len(set(branches)) == len(branches), branches
+    assert all(choice.migrations for choice, _ in STORAGE), "a branch without migrations"
+
+
+@pytest.mark.parametrize(("choice", "where"), STORAGE, ids=[where for _, where in STORAGE])
+def test_a_choice_s_migrations_form_its_branch_alone(choice: Choice, where: str) -> None:
+    headers = [revision_header(name) for name in choice.migrations]
+    own = {revision for header in headers for revision in header["revision"]}
+    core = {revision_header(name)["revision"][0] for name in CORE.migrations}
+    first, *later = headers
+    assert first["down_revision"] == (), f"{where}: its first revision starts a branch"
+    assert first["branch_labels"] == (choice.migration_branch,), where
+    for header in later:
+        assert set(header["down_revision"]) <= own, f"{where}: builds on another branch"
+        assert header["branch_labels"] == (), where
+    for header in headers:
+        assert set(header["depends_on"]) <= own | core, f"{where}: depends on another slice"
+
+
+def test_every_revision_file_belongs_to_a_choice() -> None:
+    owned = [name for choice, _ in STORAGE for name in choice.migrations]
+    assert len(owned) == len(set(owned)), owned
+    for path in VERSIONS_DIR.iterdir():
+        assert [name for name in owned if name in path.name], f"no choice owns {path.name}"
+
+
+def test_the_history_before_branches_names_each_revision_s_branch() -> None:
+    """The service reads databases migrated before branches through this history."""
+    source = TEMPLATE_ROOT / "template" / "src" / "{{package_name}}" / "adapters"
+    tree = ast.parse((source / "migration_branches.py").read_text(encoding="utf-8"))
+    history = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "BEFORE_BRANCHES"
+    )
+    owned = {
+        (choice.migration_branch, revision_header(name)["revision"][0])
+        for choice, _ in STORAGE
+        for name in choice.migrations
+    }
+    assert set(history) <= owned, set(history) - owned
 
 
 # --- resolve(): merged contributions ------------------------------------------------

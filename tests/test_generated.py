@@ -33,6 +33,7 @@ import pytest
 from conftest import (
     MATRIX,
     REQUIRE_SERVERS,
+    UV,
     RenderedProject,
     find_python,
     free_port,
@@ -158,7 +159,7 @@ def generated(
     generated = GeneratedProject(project, venv)
     sync = generated.run(
         "uv sync",
-        "uv",
+        UV,
         "sync",
         "--project",
         str(destination),
@@ -181,7 +182,7 @@ def test_installs_into_a_fresh_venv(generated: GeneratedProject) -> None:
         "import sys; print('%d.%d' % sys.version_info[:2])",
     )
     assert version.stdout.strip() == generated.project.python_version
-    generated.check("uv pip check", "uv", "pip", "check", "--python", str(generated.python))
+    generated.check("uv pip check", UV, "pip", "check", "--python", str(generated.python))
     generated.check(
         "import", str(generated.python), "-c", f"import {generated.project.package_name}.app"
     )

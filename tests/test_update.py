@@ -21,6 +21,7 @@ import yaml
 from conftest import (
     DEFAULT_ROW,
     GIT_IDENTITY,
+    UV,
     TemplateReleases,
     find_python,
     git,
@@ -137,8 +138,8 @@ def run_own_tests(project: Path) -> None:
     if interpreter is None:
         pytest.fail(f"no Python {version} here to run the updated service's tests", pytrace=False)
     env_commands = [
-        ["uv", "sync", "--quiet", "--python", interpreter],
-        ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
+        [UV, "sync", "--quiet", "--python", interpreter],
+        [UV, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"],
     ]
     for command in env_commands:
         result = subprocess.run(

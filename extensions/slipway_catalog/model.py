@@ -108,6 +108,10 @@ class Choice:
     middleware: tuple[Middleware, ...] = ()
     migrations: tuple[str, ...] = ()
     """Alembic revision files (under ``migrations/versions``) the choice owns."""
+    migration_branch: str = ""
+    """The Alembic branch its migrations form, apart from every other choice's: the first
+    file declares it in ``branch_labels`` and none builds on another branch's revision,
+    so the service parks the branch when the choice is removed and restores it after."""
     endpoints: tuple[tuple[str, str], ...] = ()
     """(path, what it serves) the generated README lists under "Once it runs"."""
     readme: str = ""

@@ -81,6 +81,7 @@ JWT = Choice(
     ),
     routers=(Router(".api.auth"),),
     migrations=("2026_11_23_0002_create_user_and_refresh_token.py",),
+    migration_branch="auth_jwt",
     docs=(
         "Users register with an email and password (hashed with argon2id) and log in "
         "through the OAuth2 password flow at `POST /auth/token`, receiving a short-lived "

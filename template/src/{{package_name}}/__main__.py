@@ -13,8 +13,10 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
-from .adapters.database import migrate
+from .adapters.database import migrate, migrates_on_start
+from .adapters.migration_branches import UnknownRevisionError
 from .app import create_app
+from .observability.logging import configure_logging
 from .settings import ENV_PREFIX, Settings
 
 COMMANDS = ("serve", "migrate")
@@ -31,10 +33,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         print(describe_invalid_settings(error), file=sys.stderr)
         return 2
-    if command == "migrate":
-        asyncio.run(migrate(settings.database))
-        return 0
-    serve(settings)
+    configure_logging(settings.logging, cache_loggers=settings.environment != "test")
+    if command == "migrate" or migrates_on_start(settings):
+        # Before the port opens: a refused migration is one line, not a lifespan traceback.
+        try:
+            asyncio.run(migrate(settings.database))
+        except UnknownRevisionError as refusal:
+            print(refusal, file=sys.stderr)
+            return 1
+    if command == "serve":
+        serve(_without_start_migrations(settings))
     return 0
 
 
@@ -54,6 +62,12 @@ def serve(settings: Settings) -> None:
         access_log=False,
         server_header=False,
     )
+
+
+def _without_start_migrations(settings: Settings) -> Settings:
+    """``main`` has migrated already where configured: the lifespan need not again."""
+    database = settings.database.model_copy(update={"migrate_on_start": False})
+    return settings.model_copy(update={"database": database})
 
 
 def _exit_cleanly(_signal: int, _frame: FrameType | None) -> None:

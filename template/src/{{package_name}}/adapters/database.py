@@ -1,5 +1,7 @@
 """The SQL database: an async engine, a session factory and Alembic migrations."""
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from typing import Any
 import structlog
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -19,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from ..settings import DatabaseSettings, Settings
+from .migration_branches import reconcile, record_branches
+from .orm import Base
 
 ALEMBIC_CONFIG = Path("alembic.ini")
 logger = structlog.get_logger(__name__)
@@ -39,7 +44,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Open the pool (migrating first where configured); dispose of it on exit."""
     engine = create_engine(settings.database)
     try:
-        if _should_migrate(settings):
+        if migrates_on_start(settings):
             await upgrade_to_head(engine)
         yield Database(engine, async_sessionmaker(engine, expire_on_commit=False))
     finally:
@@ -65,7 +70,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _should_migrate(settings: Settings) -> bool:
+def migrates_on_start(settings: Settings) -> bool:
+    """As configured; unset means in development only."""
     configured = settings.database.migrate_on_start
     return settings.is_development if configured is None else configured
 
@@ -92,4 +98,29 @@ def _upgrade(connection: Connection) -> None:
         )
     config = Config(ALEMBIC_CONFIG)
     config.attributes["connection"] = connection
+    upgrade_schema(connection, config)
+
+
+def upgrade_schema(connection: Connection, config: Config) -> None:
+    """Every branch to its head, once removed slices are parked (or the upgrade refused)."""
+    script = ScriptDirectory.from_config(config)
+    load_models()
+    reconciled = reconcile(connection, script, Base.metadata.tables.keys())
+    for entry in reconciled.parked:
+        logger.warning(
+            "database.slice_parked",
+            branch=entry.branch,
+            revision=entry.revision,
+            tables=entry.tables,
+        )
+    for entry in reconciled.restored:
+        logger.info("database.slice_restored", branch=entry.branch, revision=entry.revision)
     command.upgrade(config, "heads")
+    record_branches(connection, script)
+
+
+def load_models() -> None:
+    """Import every adapter module, so ``Base.metadata`` holds every table."""
+    adapters = __name__.rpartition(".")[0]
+    for module in pkgutil.iter_modules(importlib.import_module(adapters).__path__):
+        importlib.import_module(f"{adapters}.{module.name}")

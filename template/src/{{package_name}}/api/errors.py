@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ..domain.errors import (
     AuthenticationError,
@@ -15,7 +16,8 @@ from ..domain.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
 )
-from .problems import document_problems_as_problem_json, problem_response
+from .openapi import install_openapi
+from .problems import problem_response
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFoundError: 404,
@@ -25,23 +27,19 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PreconditionFailedError: 412,
 }
 
+# Pydantic's messages that speak Python rather than JSON.
+_MESSAGE_BY_ERROR_TYPE = {
+    "dict_type": "Input should be a JSON object",
+    "model_type": "Input should be a JSON object",
+    "model_attributes_type": "Input should be a JSON object",
+}
+
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    _document_problem_json(app)
-
-
-def _document_problem_json(app: FastAPI) -> None:
-    build_schema = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = document_problems_as_problem_json(build_schema())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    install_openapi(app)
 
 
 async def _domain_error(request: Request, error: DomainError) -> Response:
@@ -54,19 +52,46 @@ async def _domain_error(request: Request, error: DomainError) -> Response:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    problems = error.errors()
+    malformed = next((problem for problem in problems if problem["type"] == "json_invalid"), None)
+    if malformed is not None:
+        return problem_response(request.scope, 400, _malformed_json_detail(malformed))
     errors = [
         {
             "pointer": "/" + "/".join(str(part) for part in problem["loc"]),
-            "detail": problem["msg"],
+            "detail": _MESSAGE_BY_ERROR_TYPE.get(problem["type"], problem["msg"]),
             "type": problem["type"],
         }
-        for problem in error.errors()
+        for problem in problems
     ]
     return problem_response(
         request.scope, 422, "The request is not valid; see errors.", errors=errors
     )
 
 
+def _malformed_json_detail(problem: dict[str, Any]) -> str:
+    """Why the body is not JSON, and where: ``loc`` is ``("body", offset)``."""
+    reason = problem.get("ctx", {}).get("error", "not valid JSON")
+    offset = problem["loc"][-1]
+    return f"The body is not valid JSON: {reason} (at character {offset})."
+
+
 async def _http_error(request: Request, error: HTTPException) -> Response:
     detail = error.detail if isinstance(error.detail, str) else None
-    return problem_response(request.scope, error.status_code, detail, headers=error.headers)
+    headers = error.headers
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return problem_response(request.scope, error.status_code, detail, headers=headers)
+
+
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first's)."""
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+    return ", ".join(method for method in HTTP_METHODS if served(method))

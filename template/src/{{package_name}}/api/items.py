@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from ..adapters.item_repository import SqlItemRepository
 from ..domain.items import (
@@ -25,8 +26,10 @@ from ..domain.items import (
     NewItem,
 )
 from .dependencies import CacheDep, JobsDep, SessionDep
+from .media_types import JSON_BODY
 from .problems import problem_responses
 from .security import AUTH_RESPONSES, CurrentPrincipal
+from .validation import Reworded
 
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
@@ -34,11 +37,7 @@ CURSOR_MAX_LENGTH = 200
 _ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
-router = APIRouter(
-    prefix="/items",
-    tags=["items"],
-    responses={**AUTH_RESPONSES, **problem_responses(422, 429)},
-)
+router = APIRouter(prefix="/items", tags=["items"], responses=AUTH_RESPONSES)
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
@@ -68,7 +67,9 @@ class ItemPatch(BaseModel):
     @classmethod
     def _name_cannot_be_cleared(cls, name: str | None) -> str:
         if name is None:
-            raise ValueError("name cannot be null; leave it out to keep the current one")
+            raise PydanticCustomError(
+                "value_error", "Name cannot be null; leave it out to keep the current one"
+            )
         return name
 
     def to_domain(self) -> ItemChanges:
@@ -157,6 +158,7 @@ IdempotencyKeyHeader = Annotated[
         description="Makes retries safe: a repeat with the same key and body creates nothing "
         "new and gets the first response back.",
     ),
+    Reworded(string_pattern_mismatch="Key should have only visible ASCII characters, no spaces"),
 ]
 
 
@@ -175,7 +177,13 @@ def names_entity_tag(header: str, etag: str, *, weak_comparison: bool) -> bool:
     )
 
 
-@router.post("", status_code=201, response_model=ItemRead, responses=problem_responses(409, 413))
+@router.post(
+    "",
+    status_code=201,
+    response_model=ItemRead,
+    dependencies=[JSON_BODY],
+    responses=problem_responses(409),
+)
 async def create_item(
     body: ItemCreate,
     caller: CurrentPrincipal,
@@ -231,7 +239,10 @@ async def get_item(
 
 
 @router.patch(
-    "/{item_id}", response_model=ItemRead, responses=problem_responses(404, 409, 412, 413)
+    "/{item_id}",
+    response_model=ItemRead,
+    dependencies=[JSON_BODY],
+    responses=problem_responses(404, 409, 412),
 )
 async def update_item(
     item_id: uuid.UUID,
@@ -248,7 +259,12 @@ async def update_item(
     return item
 
 
-@router.delete("/{item_id}", status_code=204, responses=problem_responses(404))
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    response_class=Response,  # no body, so no Content-Type either
+    responses=problem_responses(404),
+)
 async def delete_item(item_id: uuid.UUID, caller: CurrentPrincipal, items: ItemServiceDep) -> None:
     """Delete the item; an idempotency key that created it can then be used again."""
     await items.delete(caller.id, item_id)

@@ -69,15 +69,3 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
     }
-
-
-def document_problems_as_problem_json(schema: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI files every response model under ``application/json``; move problems."""
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            for response in operation.get("responses", {}).values():
-                content = response.get("content", {})
-                body = content.get("application/json", {})
-                if body.get("schema", {}).get("$ref", "").endswith("/Problem"):
-                    content[PROBLEM_JSON] = content.pop("application/json")
-    return schema

@@ -1,7 +1,9 @@
 """Background jobs: named, with a JSON payload, handled at least once.
 
 Every queue slice serves this API, so code that enqueues does not know which
-broker runs the job.
+broker runs the job. Every slice also carries the enqueuer's log context (its
+``request_id``...) with the job, in the message's headers, and binds it while the
+handler runs: a job's log lines join those of the request that asked for it.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,7 +22,8 @@ class UnknownJobError(LookupError):
 
 class JobQueue(Protocol):
     async def enqueue(self, name: str, payload: JobPayload) -> None:
-        """Accept a job for later; returns once it is queued, not when it ran."""
+        """Accept a job for later, with the caller's log context; returns once it is
+        queued, not when it ran."""
         ...
 
     async def ping(self) -> None: ...
