@@ -56,22 +56,22 @@ else:
 class SlipwayContext(ContextHook):
     """Adds ``slipway``, the merged contributions of the chosen slices.
 
-    The hook runs for every rendered file; the composition is computed once per set
+    The hook runs for every rendered file; the assembly is computed once per set
     of answers and kept on this extension, which belongs to one version's environment.
     """
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        self._compositions: dict[str, Any] = {}
+        self._assemblies: dict[str, Any] = {}
 
     def hook(self, context: dict[str, Any]) -> None:
         if context.get("_copier_phase") == "prompt" or "package_name" not in context:
             return
         key = _answers_key(context)
-        if key not in self._compositions:
+        if key not in self._assemblies:
             answers = {name: value for name, value in json.loads(key).items() if value is not None}
-            self._compositions[key] = catalog.resolve(answers)
-        context["slipway"] = self._compositions[key]
+            self._assemblies[key] = catalog.resolve(answers)
+        context["slipway"] = self._assemblies[key]
 
 
 def _answers_key(context: dict[str, Any]) -> str:
@@ -100,6 +100,7 @@ class SlipwayFilters(Extension):
             check_package_name=check_package_name,
             check_email=check_email,
             refuse_bad_data=refuse_bad_data,
+            slice_asked=slice_asked,
             slugify=slugify,
             package_from_slug=package_from_slug,
             toml_string=toml_string,
@@ -140,6 +141,22 @@ def slice_choices(context: Context, axis_name: str) -> str:
         for choice in axis.choices
     }
     return json.dumps(entries)
+
+
+@pass_context
+def slice_asked(context: Context, axis_name: str) -> bool:
+    """Copier's ``when`` for an axis: whether its conditions hold on the answers so far.
+
+    A multiselect answer given on the command line is checked here too, before Copier
+    parses it (a scalar would end in Copier's traceback).
+    """
+    axis = catalog.axis(axis_name)
+    if axis.multiple:
+        refuse_bad_data(context, axis_name)
+    answered = {
+        other.name: context.get(other.name) for other in catalog.AXES if other.name in context
+    }
+    return bool(axis.asked(catalog.selection_from_answers(answered, catalog.AXES)))
 
 
 def slice_question(axis_name: str) -> str:

@@ -18,10 +18,10 @@ Constants and helpers
     ``free_port()``            a free TCP port on 127.0.0.1.
     ``UV``                     the uv executable itself (``uv run`` exports it as ``UV``):
                                a pyenv shim would pick the Python by ``.python-version``.
-    ``server_url(name)``       the loopback URL of a backing server, from its
-                               ``SLIPWAY_*_URL`` env var or its default (table below).
+    ``catalog_services()``     every backing server the catalog declares, by name.
+    ``server_env_var(name)``   ``SLIPWAY_<NAME>_URL``, which moves a server elsewhere.
     ``server_reachable(url)``  whether something listens at the URL's host:port.
-    ``require_server(name, url="")``  the URL once reachable, else skip (or fail
+    ``require_server(name, url)``  the URL once reachable, else skip (or fail
                                when ``SLIPWAY_REQUIRE_SERVERS=1``, as ``.ci/run`` sets).
     ``project_service_url(service)``  the URL a project gets for a ``model.Service``.
     ``service_env(project)``   ``{PREFIX+url_env: url}`` for the project's services,
@@ -42,7 +42,7 @@ Fixtures
                                older versions tagged as releases (see ``RELEASES``).
 
 A ``RenderedProject`` has ``path``, ``row``, ``answers`` (what Copier recorded in
-``.copier-answers.yml``), ``composition`` (``slipway_catalog.resolve``),
+``.copier-answers.yml``), ``assembly`` (``slipway_catalog.resolve``),
 ``package_name`` and ``env_prefix``. Treat it as read-only: copy it before changing
 files (``shutil.copytree``) since other tests share it.
 
@@ -50,15 +50,9 @@ Markers (``pyproject.toml``): ``generated`` (slow, per-row install/check/boot),
 ``copier`` (renders), ``servers`` (needs loopback servers), ``lint``. Skip the slow
 ones with ``uv run pytest -m "not generated"``.
 
-Backing servers (real ones on loopback, never mocks):
-
-    name        env var                  default
-    postgres    SLIPWAY_POSTGRES_URL     postgresql://postgres@127.0.0.1:5432/test
-    mariadb     SLIPWAY_MARIADB_URL      mysql://root@127.0.0.1:3306/test
-    redis       SLIPWAY_REDIS_URL        redis://127.0.0.1:6379/0
-    rabbitmq    SLIPWAY_AMQP_URL         amqp://guest:guest@127.0.0.1:5672/
-    nats        SLIPWAY_NATS_URL         nats://127.0.0.1:4222
-    memcached   SLIPWAY_MEMCACHED_URL    memcached://127.0.0.1:11211
+Backing servers (real ones on loopback, never mocks) come from the catalog: each
+``Service`` a choice declares is reached at its URL with host ``127.0.0.1``, or wherever
+``SLIPWAY_<NAME>_URL`` points (the driver in the catalog's URL is kept).
 """
 
 from __future__ import annotations
@@ -69,7 +63,7 @@ import socket
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +77,7 @@ sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
 
 import slipway_catalog as catalog  # noqa: E402
 from slipway_catalog.matrix import PYTHON, MatrixRow, matrix  # noqa: E402
+from slipway_catalog.model import Service  # noqa: E402
 
 # `git status`, which Copier runs on the template, must not write the index while
 # a colleague (or the lead) commits in the same work tree.
@@ -93,31 +88,6 @@ DEFAULT_ROW: MatrixRow = next(row for row in MATRIX if "default" in row.names)
 
 REQUIRE_SERVERS = os.environ.get("SLIPWAY_REQUIRE_SERVERS") == "1"
 UV = os.environ.get("UV") or shutil.which("uv") or "uv"
-
-SERVERS: dict[str, tuple[str, str]] = {
-    "postgres": ("SLIPWAY_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("SLIPWAY_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
-    "redis": ("SLIPWAY_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    "rabbitmq": ("SLIPWAY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-    "nats": ("SLIPWAY_NATS_URL", "nats://127.0.0.1:4222"),
-    "memcached": ("SLIPWAY_MEMCACHED_URL", "memcached://127.0.0.1:11211"),
-}
-SERVER_ALIASES = {
-    "postgresql": "postgres",
-    "mysql": "mariadb",
-    "valkey": "redis",
-    "amqp": "rabbitmq",
-}
-DEFAULT_PORTS = {
-    "postgresql": 5432,
-    "postgres": 5432,
-    "mysql": 3306,
-    "mariadb": 3306,
-    "redis": 6379,
-    "amqp": 5672,
-    "nats": 4222,
-    "memcached": 11211,
-}
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Slipway Tests",
@@ -186,7 +156,7 @@ class RenderedProject:
     path: Path
     row: MatrixRow
     answers: dict[str, Any]
-    composition: catalog.Composition
+    assembly: catalog.Assembly
 
     @property
     def package_name(self) -> str:
@@ -212,10 +182,10 @@ def as_row(row_or_answers: MatrixRow | Mapping[str, object]) -> MatrixRow:
 
 def load_project(path: Path, row: MatrixRow) -> RenderedProject:
     answers = yaml.safe_load((path / ".copier-answers.yml").read_text(encoding="utf-8"))
-    composition = catalog.resolve(
+    assembly = catalog.resolve(
         {key: value for key, value in answers.items() if not key.startswith("_")}
     )
-    return RenderedProject(path=path, row=row, answers=answers, composition=composition)
+    return RenderedProject(path=path, row=row, answers=answers, assembly=assembly)
 
 
 def text_files(root: Path) -> Iterator[Path]:
@@ -323,40 +293,38 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _canonical_server(name: str) -> str:
-    return SERVER_ALIASES.get(name, name)
+def catalog_services(axes: Sequence[catalog.Axis] = catalog.AXES) -> dict[str, Service]:
+    """Every backing server some choice declares (conditional contributions included)."""
+    found: dict[str, Service] = {}
+    for choice in (catalog.CORE, *(choice for axis in axes for choice in axis.choices)):
+        for part in (choice, *choice.conditional):
+            for service in part.services:
+                found.setdefault(service.name, service)
+    return found
 
 
-def server_url(name: str, fallback: str = "") -> str:
-    """The URL of backing server ``name`` on loopback (env var, then default)."""
-    canonical = _canonical_server(name)
-    env_var, default = SERVERS.get(canonical, (f"SLIPWAY_{canonical.upper()}_URL", fallback))
-    return os.environ.get(env_var) or default
+def server_env_var(name: str) -> str:
+    """``SLIPWAY_<NAME>_URL``: where the template's tests find server ``name``."""
+    return f"SLIPWAY_{name.upper().replace('-', '_')}_URL"
 
 
-def server_reachable(url: str, timeout: float = 2.0) -> bool:
+def server_reachable(url: str, timeout: float = 2.0, default_port: int | None = None) -> bool:
     parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    scheme = parts.scheme.split("+", 1)[0]
-    port = parts.port or DEFAULT_PORTS.get(scheme)
+    port = parts.port or default_port
     if port is None:
         return False
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
             return True
     except OSError:
         return False
 
 
-def require_server(name: str, url: str = "") -> str:
+def require_server(name: str, url: str, default_port: int | None = None) -> str:
     """The server's URL; skip when nothing listens there (fail under SLIPWAY_REQUIRE_SERVERS=1)."""
-    url = url or server_url(name)
-    if not url:
-        reason = f"no URL known for server {name!r}; set SLIPWAY_{name.upper()}_URL"
-    elif server_reachable(url):
+    if server_reachable(url, default_port=default_port):
         return url
-    else:
-        reason = f"{name} is not reachable at {_redact(url)}; start it or set its SLIPWAY_*_URL"
+    reason = f"{name} is not reachable at {_redact(url)}; start it or set {server_env_var(name)}"
     if REQUIRE_SERVERS:
         pytest.fail(f"{reason} (SLIPWAY_REQUIRE_SERVERS=1)", pytrace=False)
     pytest.skip(reason)
@@ -370,19 +338,17 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def project_service_url(service: Any) -> str:
-    """The URL a generated project gets for ``service`` (a ``model.Service``).
+def project_service_url(service: Service) -> str:
+    """The URL a generated project gets for ``service`` in the template's tests.
 
-    The catalog's ``ci_url`` carries the driver and database the project expects
-    (``postgresql+asyncpg://...``); a ``SLIPWAY_*_URL`` override moves it to another
+    The catalog's URL at ``127.0.0.1`` carries the driver and database the project
+    expects (``postgresql+asyncpg://...``); ``SLIPWAY_<NAME>_URL`` moves it to another
     host, port, user or database but keeps that driver.
     """
-    canonical = _canonical_server(service.name)
-    env_var = SERVERS.get(canonical, (f"SLIPWAY_{canonical.upper()}_URL", ""))[0]
-    base = service.ci_url or server_url(service.name, f"tcp://127.0.0.1:{service.port}")
-    override = os.environ.get(env_var)
-    if not override or not service.ci_url:
-        return override or base
+    base = service.url_at("127.0.0.1") or f"tcp://127.0.0.1:{service.port}"
+    override = os.environ.get(server_env_var(service.name))
+    if not override:
+        return base
     target, source = urlsplit(base), urlsplit(override)
     return urlunsplit(target._replace(netloc=source.netloc, path=source.path or target.path))
 
@@ -390,8 +356,8 @@ def project_service_url(service: Any) -> str:
 def service_env(project: RenderedProject) -> dict[str, str]:
     """Env vars that point ``project`` at its backing servers (skips when one is down)."""
     env: dict[str, str] = {}
-    for service in project.composition.services:
-        url = require_server(service.name, project_service_url(service))
+    for service in project.assembly.services:
+        url = require_server(service.name, project_service_url(service), service.port)
         if service.url_env:
             env[project.env_prefix + service.url_env] = url
     return env

@@ -32,7 +32,7 @@ from slipway_catalog import (
     selection_from_answers,
     value_problems,
 )
-from slipway_catalog.compose import LINE_LENGTH, env_example, render_imports
+from slipway_catalog.assembly import LINE_LENGTH, env_example, render_imports
 from slipway_catalog.matrix import NAMED, covering_array, matrix, row_id, uncovered_pairs
 from slipway_catalog.model import Middleware, Service, Setting
 
@@ -306,13 +306,13 @@ def normalized(requirement: str) -> str:
 
 @pytest.mark.parametrize("auth", catalog.axis("auth").values)
 def test_dependencies_are_sorted_and_unique(auth: str) -> None:
-    composition = resolve(real_answers(auth=auth))
-    for requirements in (composition.dependencies, composition.dev_dependencies):
+    assembly = resolve(real_answers(auth=auth))
+    for requirements in (assembly.dependencies, assembly.dev_dependencies):
         names = [normalized(requirement) for requirement in requirements]
         assert names == sorted(names)
         assert len(requirements) == len(set(requirements))
-    for choice in composition.choices:
-        assert set(choice.dependencies) <= set(composition.dependencies), choice.value
+    for choice in assembly.choices:
+        assert set(choice.dependencies) <= set(assembly.dependencies), choice.value
 
 
 def test_identical_dependencies_merge_and_sort_by_normalized_name() -> None:
@@ -335,15 +335,15 @@ def test_identical_dependencies_merge_and_sort_by_normalized_name() -> None:
 
 
 def test_settings_become_prefixed_nested_env_vars() -> None:
-    composition = resolve(real_answers())
-    assert composition.env_prefix == "MY_SERVICE_"
-    names = [env_var.name for env_var in composition.env_vars]
+    assembly = resolve(real_answers())
+    assert assembly.env_prefix == "MY_SERVICE_"
+    names = [env_var.name for env_var in assembly.env_vars]
     assert len(names) == len(set(names))
     for name in names:
         assert re.fullmatch(r"MY_SERVICE_[A-Z][A-Z0-9_]*__[A-Z][A-Z0-9_]*", name), name
     expected = {
         f"MY_SERVICE_{group.name.upper()}__{field.name.upper()}"
-        for group in composition.settings_groups
+        for group in assembly.settings_groups
         for field in group.fields
     }
     assert set(names) == expected
@@ -351,8 +351,8 @@ def test_settings_become_prefixed_nested_env_vars() -> None:
 
 
 def test_settings_defaults_take_the_project_names() -> None:
-    composition = resolve(real_answers(package_name="billing", project_slug="billing-api"))
-    defaults = [field.default for group in composition.settings_groups for field in group.fields]
+    assembly = resolve(real_answers(package_name="billing", project_slug="billing-api"))
+    defaults = [field.default for group in assembly.settings_groups for field in group.fields]
     assert not any(
         "{package_name}" in default or "{project_slug}" in default for default in defaults
     )
@@ -417,11 +417,11 @@ def test_the_real_chain_keeps_the_canonical_order() -> None:
 
 
 def test_services_and_slices_follow_the_answers() -> None:
-    composition = resolve(real_answers(auth="none", observability=[]))
-    assert composition.slices[0].value == catalog.axis("database").default[0]
-    assert composition.has("auth", "none")
-    assert not composition.has("observability", "prometheus")
-    assert all(isinstance(service, Service) for service in composition.services)
+    assembly = resolve(real_answers(auth="none", observability=[]))
+    assert assembly.slices[0].value == catalog.axis("database").default[0]
+    assert assembly.has("auth", "none")
+    assert not assembly.has("observability", "prometheus")
+    assert all(isinstance(service, Service) for service in assembly.services)
 
 
 # --- env_example() --------------------------------------------------------------
@@ -542,10 +542,10 @@ def test_render_imports_is_what_ruff_writes(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("auth", catalog.axis("auth").values)
 def test_app_imports_of_real_compositions_are_sorted(auth: str, tmp_path: Path) -> None:
-    composition = resolve(
+    assembly = resolve(
         real_answers(auth=auth, observability=list(catalog.axis("observability").values))
     )
-    block = composition.app_imports(
+    block = assembly.app_imports(
         "from collections.abc import AsyncIterator",
         "from contextlib import asynccontextmanager",
         "from fastapi import FastAPI",

@@ -4,7 +4,7 @@ Every tested combination is rendered (``rendered_row``, from the catalog's matri
 its ``Dockerfile`` goes through hadolint, ``compose.yaml`` through the Compose spec and
 the CI workflow through GitHub's workflow schema (both vendored by check-jsonschema)
 and actionlint, with shellcheck on its ``run:`` scripts. No offered choice needs a
-backing server yet, so a synthetic one is added to a composition to prove that a
+backing server yet, so a synthetic one is added to a assembly to prove that a
 slice's ``Service`` reaches compose and CI as the contribution model promises.
 """
 
@@ -44,9 +44,8 @@ POSTGRES = Service(
     port=5432,
     environment=(("POSTGRES_PASSWORD", "postgres"), ("POSTGRES_DB", "app")),
     healthcheck=("pg_isready", "-U", "postgres", "-d", "app"),
+    url="postgresql+asyncpg://postgres:postgres@{host}:{port}/app",
     url_env="DATABASE__URL",
-    compose_url="postgresql+asyncpg://postgres:postgres@postgres:5432/app",
-    ci_url="postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/app",
 )
 MEMCACHED = Service(name="memcached", image="memcached:1.6-alpine", port=11211)
 """No environment, health check or URL: the bare minimum a slice may declare."""
@@ -120,7 +119,7 @@ def test_dockerfile_passes_hadolint(rendered_row: RenderedProject) -> None:
 
 def test_compose_file_follows_the_compose_spec(rendered_row: RenderedProject) -> None:
     compose = rendered_row.path / COMPOSE
-    if not rendered_row.composition.has("deployment", "compose"):
+    if not rendered_row.assembly.has("deployment", "compose"):
         assert not compose.exists()
         pytest.skip("this combination deploys without Compose")
     compose_spec(rendered_row.path)
@@ -128,7 +127,7 @@ def test_compose_file_follows_the_compose_spec(rendered_row: RenderedProject) ->
 
 def test_workflow_passes_its_schema_and_actionlint(rendered_row: RenderedProject) -> None:
     workflow = rendered_row.path / WORKFLOW
-    if not rendered_row.composition.has("ci", "github"):
+    if not rendered_row.assembly.has("ci", "github"):
         assert not workflow.exists()
         pytest.skip("this combination has no GitHub Actions workflow")
     workflow_checks(rendered_row.path)
@@ -160,7 +159,7 @@ def test_makefile_targets_are_uv_commands(rendered_row: RenderedProject) -> None
     recipes = [line for line in makefile.splitlines() if line.startswith((" ", "\t"))]
     assert all(line.startswith("\t") for line in recipes), "recipes must start with a tab"
     targets = ["install", "run", "test", "lint", "fmt"]
-    if rendered_row.composition.migrations:
+    if rendered_row.assembly.migrations:
         targets.append("migrate")
     dry_run = subprocess.run(
         [make, "--dry-run", *targets],
@@ -179,30 +178,30 @@ def test_makefile_targets_are_uv_commands(rendered_row: RenderedProject) -> None
 
 
 def test_compose_takes_settings_from_the_catalog(rendered_row: RenderedProject) -> None:
-    if not rendered_row.composition.has("deployment", "compose"):
+    if not rendered_row.assembly.has("deployment", "compose"):
         pytest.skip("this combination deploys without Compose")
-    composition = rendered_row.composition
+    assembly = rendered_row.assembly
     services = load_yaml(rendered_row.path / COMPOSE)["services"]
     app = services["app"]
     environment: Mapping[str, str] = app["environment"]
-    secrets = {var.name for var in composition.env_vars if var.secret}
+    secrets = {var.name for var in assembly.env_vars if var.secret}
     for name in secrets:
         assert environment[name].startswith(f"${{{name}:?"), f"{name} must be required"
-    urls = {composition.env_prefix + service.url_env for service in composition.services}
-    settings = {var.name for var in composition.env_vars}
+    urls = {assembly.env_prefix + service.url_env for service in assembly.services}
+    settings = {var.name for var in assembly.env_vars}
     # Every other setting keeps the default the service declares.
     extra = settings.intersection(environment) - secrets - urls
     assert not extra, f"compose should set only secrets and service URLs, not {sorted(extra)}"
-    assert environment[f"{composition.env_prefix}ENVIRONMENT"] == "production"
+    assert environment[f"{assembly.env_prefix}ENVIRONMENT"] == "production"
     assert "var:/app/var" in app["volumes"]
-    if composition.migrations:
+    if assembly.migrations:
         assert app["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert services["migrate"]["command"][-1] == "migrate"
         assert services["migrate"]["environment"] == environment
 
 
 def test_workflow_is_least_privilege(rendered_row: RenderedProject) -> None:
-    if not rendered_row.composition.has("ci", "github"):
+    if not rendered_row.assembly.has("ci", "github"):
         pytest.skip("this combination has no GitHub Actions workflow")
     workflow = load_yaml(rendered_row.path / WORKFLOW)
     assert workflow["permissions"] == {"contents": "read"}
@@ -213,7 +212,7 @@ def test_workflow_is_least_privilege(rendered_row: RenderedProject) -> None:
 
 
 def test_secrets_are_never_shown(rendered_row: RenderedProject) -> None:
-    secret_names = {var.name for var in rendered_row.composition.env_vars if var.secret}
+    secret_names = {var.name for var in rendered_row.assembly.env_vars if var.secret}
     values = [value for name, value in dotenv(rendered_row.path).items() if name in secret_names]
     readme = (rendered_row.path / "README.md").read_text(encoding="utf-8")
     for name in secret_names:
@@ -240,9 +239,9 @@ _resolve_without_services = resolve
 
 
 def resolve(*args, **kwargs):
-    composition = _resolve_without_services(*args, **kwargs)
+    assembly = _resolve_without_services(*args, **kwargs)
     extra = ({postgres!r}, {memcached!r})
-    return _dataclasses.replace(composition, services=(*composition.services, *extra))
+    return _dataclasses.replace(assembly, services=(*assembly.services, *extra))
 """
 
 
@@ -278,7 +277,7 @@ def test_services_reach_compose(with_services: Path) -> None:
         assert depends_on["postgres"] == {"condition": "service_healthy"}
         assert depends_on["memcached"] == {"condition": "service_started"}
     url_env = env_prefix(with_services) + POSTGRES.url_env
-    assert services["app"]["environment"][url_env] == POSTGRES.compose_url
+    assert services["app"]["environment"][url_env] == POSTGRES.url_at("postgres")
 
 
 def test_services_reach_ci(with_services: Path) -> None:
@@ -291,7 +290,7 @@ def test_services_reach_ci(with_services: Path) -> None:
     assert '--health-cmd "pg_isready -U postgres -d app"' in postgres["options"]
     assert set(job["services"]["memcached"]) == {"image", "ports"}
     url_env = env_prefix(with_services) + POSTGRES.url_env
-    assert job["env"] == {url_env: POSTGRES.ci_url}
+    assert job["env"] == {url_env: POSTGRES.url_at("127.0.0.1")}
 
 
 def test_services_reach_the_readme(with_services: Path) -> None:

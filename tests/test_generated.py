@@ -246,7 +246,7 @@ def test_own_test_suite(generated: GeneratedProject) -> None:
 
 def test_migrate_command_is_idempotent(generated: GeneratedProject, tmp_path: Path) -> None:
     project = generated.project
-    if not project.composition.migrations:
+    if not project.assembly.migrations:
         pytest.skip("no database migrations in this combination")
     env = boot_env(project, tmp_path, free_port())
     command = (str(generated.python), "-m", project.package_name, "migrate")
@@ -266,7 +266,7 @@ def test_migrate_command_is_idempotent(generated: GeneratedProject, tmp_path: Pa
 def settings_fields(project: RenderedProject) -> set[tuple[str, str]]:
     return {
         (group.name, field.name)
-        for group in project.composition.settings_groups
+        for group in project.assembly.settings_groups
         for field in group.fields
     }
 
@@ -419,7 +419,7 @@ def test_boots_serves_the_example_flow_and_stops_cleanly(
     generated: GeneratedProject, tmp_path: Path
 ) -> None:
     project = generated.project
-    jwt = project.composition.has("auth", "jwt")
+    jwt = project.assembly.has("auth", "jwt")
     with running(generated, tmp_path) as service:
         client = service.client
         expect(client.get("/health/live"), 200)
@@ -465,7 +465,7 @@ def test_boots_serves_the_example_flow_and_stops_cleanly(
         expect(client.delete(item, headers=headers), 204)
         assert_problem(client.get(item, headers=headers), 404)
 
-        if project.composition.has("observability", "prometheus"):
+        if project.assembly.has("observability", "prometheus"):
             metrics = expect(client.get("/metrics"), 200)
             assert metrics.headers["content-type"].startswith("text/plain"), metrics.headers
             assert "# HELP" in metrics.text

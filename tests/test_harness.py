@@ -10,40 +10,40 @@ import pytest
 import conftest
 from conftest import (
     MATRIX,
-    SERVERS,
+    catalog_services,
     find_python,
     free_port,
     project_service_url,
     require_server,
+    server_env_var,
     server_reachable,
-    server_url,
 )
 from slipway_catalog import PYTHON_VERSIONS
 from slipway_catalog.model import Service
 
+POSTGRES = Service(
+    "postgres",
+    "postgres:17",
+    5432,
+    url="postgresql+asyncpg://postgres@{host}:{port}/test",
+    url_env="DATABASE__URL",
+)
 
-def test_server_urls_default_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, (env_var, default) in SERVERS.items():
-        monkeypatch.delenv(env_var, raising=False)
-        assert server_url(name) == default
-        assert "127.0.0.1" in default
-    monkeypatch.setenv("SLIPWAY_POSTGRES_URL", "postgresql://app@127.0.0.2:6543/other")
-    assert server_url("postgres") == "postgresql://app@127.0.0.2:6543/other"
-    assert server_url("postgresql") == "postgresql://app@127.0.0.2:6543/other"
+
+def test_a_service_url_is_the_catalogs_at_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLIPWAY_POSTGRES_URL", raising=False)
+    assert project_service_url(POSTGRES) == "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    assert server_env_var("postgres") == "SLIPWAY_POSTGRES_URL"
 
 
 def test_an_override_keeps_the_driver_the_project_expects(monkeypatch: pytest.MonkeyPatch) -> None:
-    service = Service(
-        "postgres",
-        "postgres:17",
-        5432,
-        url_env="DATABASE__URL",
-        ci_url="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-    )
-    monkeypatch.delenv("SLIPWAY_POSTGRES_URL", raising=False)
-    assert project_service_url(service) == "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
     monkeypatch.setenv("SLIPWAY_POSTGRES_URL", "postgresql://ci:pw@db.local:5433/ci")
-    assert project_service_url(service) == "postgresql+asyncpg://ci:pw@db.local:5433/ci"
+    assert project_service_url(POSTGRES) == "postgresql+asyncpg://ci:pw@db.local:5433/ci"
+
+
+def test_each_target_supplies_its_own_host() -> None:
+    assert POSTGRES.url_at("postgres") == "postgresql+asyncpg://postgres@postgres:5432/test"
+    assert POSTGRES.url_at("127.0.0.1") == "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 def closed_port() -> int:
@@ -81,10 +81,10 @@ def test_a_listening_server_is_reachable() -> None:
 
 
 @pytest.mark.servers
-@pytest.mark.parametrize("name", sorted(SERVERS))
-def test_backing_servers_answer(name: str) -> None:
-    """What `.ci/run` starts; skipped locally when down, a failure in CI."""
-    require_server(name)
+@pytest.mark.parametrize("service", list(catalog_services().values()), ids=lambda s: s.name)
+def test_backing_servers_answer(service: Service) -> None:
+    """Every server the catalog declares; skipped locally when down, a failure in CI."""
+    require_server(service.name, project_service_url(service), service.port)
 
 
 def test_every_offered_python_has_an_interpreter() -> None:

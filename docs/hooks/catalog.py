@@ -350,7 +350,7 @@ def render_owned(selector: str) -> str:
 
 
 def _composition_of(choice: Any) -> Any:
-    return catalog.compose(catalog.Selection({}), (choice,), EXAMPLE_ANSWERS)
+    return catalog.assemble(catalog.Selection({}), (choice,), EXAMPLE_ANSWERS)
 
 
 def _settings_table(composed: Any) -> str:

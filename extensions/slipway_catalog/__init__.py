@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .assembly import Assembly, assemble
 from .axes.auth import AUTH
 from .axes.cache import CACHE
 from .axes.ci import CI
@@ -18,9 +19,8 @@ from .axes.database import DATABASE
 from .axes.deployment import DEPLOYMENT
 from .axes.observability import OBSERVABILITY
 from .axes.queue import QUEUE
-from .choices import choice_conflicts, value_problems
-from .compose import Composition, compose
 from .model import Axis, Choice, Selection
+from .rules import choice_conflicts, value_problems
 
 AXES: tuple[Axis, ...] = (DATABASE, CACHE, QUEUE, AUTH, OBSERVABILITY, DEPLOYMENT, CI)
 PYTHON_VERSIONS: tuple[str, ...] = ("3.11", "3.12", "3.13")
@@ -32,13 +32,14 @@ __all__ = [
     "CORE",
     "DEFAULT_PYTHON_VERSION",
     "PYTHON_VERSIONS",
+    "Assembly",
     "Axis",
     "Choice",
-    "Composition",
     "Selection",
+    "asked_only",
+    "assemble",
     "axis",
     "choice_conflicts",
-    "compose",
     "problems",
     "resolve",
     "selection_from_answers",
@@ -69,9 +70,12 @@ def selection_from_answers(answers: Mapping[str, Any], axes: tuple[Axis, ...] = 
 
 def problems(selection: Selection, axes: tuple[Axis, ...] = AXES) -> list[str]:
     """Every reason the selection cannot be generated, each naming its fix."""
+    selection = asked_only(selection, axes)
     answers = {name: list(values) for name, values in selection.picks.items()}
     found: list[str] = []
     for current in axes:
+        if current.name not in selection.picks:
+            continue  # not asked
         values = selection.picks.get(current.name, ())
         answer = (
             list(values) if current.multiple else (values[0] if len(values) == 1 else list(values))
@@ -80,12 +84,28 @@ def problems(selection: Selection, axes: tuple[Axis, ...] = AXES) -> list[str]:
     return found
 
 
-def resolve(answers: Mapping[str, Any], axes: tuple[Axis, ...] = AXES) -> Composition:
+def resolve(answers: Mapping[str, Any], axes: tuple[Axis, ...] = AXES) -> Assembly:
     """The merged contributions of the answered choices (plus the core)."""
-    selection = selection_from_answers(answers, axes)
+    selection = asked_only(selection_from_answers(answers, axes), axes)
     if found := problems(selection, axes):
         raise ValueError("; ".join(found))
     chosen = [CORE]
     for current in axes:
-        chosen.extend(current.choice(value) for value in selection.picks[current.name])
-    return compose(selection, tuple(chosen), answers)
+        chosen.extend(current.choice(value) for value in selection.picks.get(current.name, ()))
+    return assemble(selection, tuple(chosen), answers)
+
+
+def asked_only(selection: Selection, axes: tuple[Axis, ...] = AXES) -> Selection:
+    """Drop the picks of axes whose question is not asked (their ``when`` fails).
+
+    Copier still hands an unasked question's default to the templates; it must not
+    contribute anything. Conditions may chain, so this runs until nothing changes.
+    """
+    picks = dict(selection.picks)
+    while True:
+        current = Selection(picks)
+        unasked = [axis.name for axis in axes if axis.name in picks and not axis.asked(current)]
+        if not unasked:
+            return current
+        for name in unasked:
+            del picks[name]

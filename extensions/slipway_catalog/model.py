@@ -36,19 +36,26 @@ class SettingsGroup:
 
 @dataclass(frozen=True)
 class Service:
-    """A backing server the choice needs: compose, CI services and tests read it."""
+    """A backing server the choice needs, declared once for every place that runs it.
+
+    ``url`` is a template: each target supplies the host it reaches the server by
+    (compose: the service's name; a CI job: ``127.0.0.1``; the template's tests: the
+    loopback server or its ``SLIPWAY_<NAME>_URL``), and ``{port}`` is ``port``.
+    """
 
     name: str
     image: str
     port: int
     environment: tuple[tuple[str, str], ...] = ()
     healthcheck: tuple[str, ...] = ()
+    url: str = ""
+    """The URL the service connects with, as ``scheme://user@{host}:{port}/db``."""
     url_env: str = ""
     """Env var (without the project prefix) that points the service at this server."""
-    compose_url: str = ""
-    """That URL as seen from another container in compose."""
-    ci_url: str = ""
-    """That URL as seen from a CI job, where services listen on localhost."""
+
+    def url_at(self, host: str) -> str:
+        """The URL as seen from where ``host`` reaches the server (empty: it takes none)."""
+        return self.url.format(host=host, port=self.port)
 
 
 @dataclass(frozen=True)
@@ -90,15 +97,10 @@ class Middleware:
     """``name=expression`` keyword arguments, evaluated in ``create_app(settings)``."""
 
 
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-    description: str
-    requires: tuple[tuple[str, str], ...] = ()
-    """(axis, value) pairs that must also be chosen."""
-    excludes: tuple[tuple[str, str], ...] = ()
-    """(axis, value) pairs that cannot be chosen alongside."""
+@dataclass(frozen=True, kw_only=True)
+class Contribution:
+    """What a choice adds to the shared models (all optional), merged by ``assemble``."""
+
     dependencies: tuple[str, ...] = ()
     dev_dependencies: tuple[str, ...] = ()
     settings: tuple[SettingsGroup, ...] = ()
@@ -106,18 +108,79 @@ class Choice:
     resources: tuple[Resource, ...] = ()
     routers: tuple[Router, ...] = ()
     middleware: tuple[Middleware, ...] = ()
+    endpoints: tuple[tuple[str, str], ...] = ()
+    """(path, what it serves) the generated README lists under "Once it runs"."""
+    files: tuple[str, ...] = ()
+    """The rendered files it owns (``src/{package_name}/...``), rendered only with it."""
+
+
+@dataclass(frozen=True)
+class When:
+    """A condition on another answer: ``axis``'s pick is one of ``values``."""
+
+    axis: str
+    values: tuple[str, ...]
+
+    def holds(self, selection: Selection) -> bool:
+        return any(selection.has(self.axis, value) for value in self.values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conditional(Contribution):
+    """A contribution that applies only while every ``when`` holds (say, an
+    instrumentation for the broker chosen on another axis): never an if-chain."""
+
+    when: tuple[When, ...]
+
+    def applies(self, selection: Selection) -> bool:
+        return all(condition.holds(selection) for condition in self.when)
+
+
+@dataclass(frozen=True)
+class Choice(Contribution):
+    value: str
+    label: str
+    description: str
+    requires: tuple[tuple[str, str], ...] = ()
+    """(axis, value) pairs that must also be chosen."""
+    excludes: tuple[tuple[str, str], ...] = ()
+    """(axis, value) pairs that cannot be chosen alongside."""
+    conditional: tuple[Conditional, ...] = ()
+    """Contributions that apply only when other answers hold."""
     migrations: tuple[str, ...] = ()
     """Alembic revision files (under ``migrations/versions``) the choice owns."""
     migration_branch: str = ""
     """The Alembic branch its migrations form, apart from every other choice's: the first
     file declares it in ``branch_labels`` and none builds on another branch's revision,
     so the service parks the branch when the choice is removed and restores it after."""
-    endpoints: tuple[tuple[str, str], ...] = ()
-    """(path, what it serves) the generated README lists under "Once it runs"."""
     readme: str = ""
     """A README fragment for the "Deploy" section, from the template root."""
     docs: str = ""
     """A paragraph for the generated README's "Slices" section."""
+
+    def contributions(self, selection: Selection) -> tuple[Contribution, ...]:
+        """Its own contribution and each conditional one that applies to ``selection``."""
+        return (self, *(each for each in self.conditional if each.applies(selection)))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A file every choice of an axis renders, and the names it must define."""
+
+    path: str
+    """Rendered path, with ``{package_name}``: ``src/{package_name}/api/security.py``."""
+    exports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What every choice of an axis provides, so callers never ask which one it is."""
+
+    slots: tuple[Slot, ...] = ()
+    resource: str = ""
+    """The lifespan resource every choice opens (``Resources.<resource>``)..."""
+    port: str = ""
+    """...and the type it is handed out as: ``module:Name`` (a Protocol of the domain)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +191,13 @@ class Axis:
     default: tuple[str, ...]
     multiple: bool = False
     """A multiselect axis: any subset of its choices (possibly empty)."""
+    when: tuple[When, ...] = ()
+    """Asked only while every condition holds (``rollout`` only for Kubernetes);
+    otherwise it has no pick and contributes nothing."""
+    contract: Contract = Contract()
+
+    def asked(self, selection: Selection) -> bool:
+        return all(condition.holds(selection) for condition in self.when)
 
     def choice(self, value: str) -> Choice:
         for choice in self.choices:

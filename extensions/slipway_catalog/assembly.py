@@ -12,6 +12,7 @@ from typing import Any
 
 from .model import (
     Choice,
+    Contribution,
     Middleware,
     Resource,
     Router,
@@ -33,9 +34,11 @@ class EnvVar:
 
 
 @dataclass(frozen=True)
-class Composition:
+class Assembly:
     selection: Selection
     choices: tuple[Choice, ...]
+    contributions: tuple[Contribution, ...]
+    """Each choice's own contribution, then its conditional ones that apply."""
     package_name: str
     env_prefix: str
     dependencies: tuple[str, ...]
@@ -57,7 +60,16 @@ class Composition:
 
     @property
     def endpoints(self) -> tuple[tuple[str, str], ...]:
-        return tuple(endpoint for choice in self.choices for endpoint in choice.endpoints)
+        return tuple(endpoint for part in self.contributions for endpoint in part.endpoints)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The rendered files the chosen choices own, ``{package_name}`` filled in."""
+        return tuple(
+            path.replace("{package_name}", self.package_name)
+            for part in self.contributions
+            for path in part.files
+        )
 
     @property
     def readme_fragments(self) -> tuple[str, ...]:
@@ -128,33 +140,34 @@ class Composition:
         return render_imports(lines)
 
 
-def compose(
+def assemble(
     selection: Selection, choices: tuple[Choice, ...], answers: Mapping[str, Any]
-) -> Composition:
+) -> Assembly:
+    """Merge what ``choices`` contribute, with their conditional parts that apply."""
     package_name = str(answers.get("package_name", "service"))
     substitutions = {
         "{project_slug}": str(answers.get("project_slug", package_name.replace("_", "-"))),
         "{package_name}": package_name,
     }
-    return Composition(
+    parts = tuple(part for choice in choices for part in choice.contributions(selection))
+    return Assembly(
         selection=selection,
         choices=choices,
+        contributions=parts,
         package_name=package_name,
         env_prefix=package_name.upper() + "_",
-        dependencies=_sorted_requirements(dep for choice in choices for dep in choice.dependencies),
+        dependencies=_sorted_requirements(dep for part in parts for dep in part.dependencies),
         dev_dependencies=_sorted_requirements(
-            dep for choice in choices for dep in choice.dev_dependencies
+            dep for part in parts for dep in part.dev_dependencies
         ),
         settings_groups=tuple(
-            _substitute_group(group, substitutions)
-            for choice in choices
-            for group in choice.settings
+            _substitute_group(group, substitutions) for part in parts for group in part.settings
         ),
-        services=_unique(service for choice in choices for service in choice.services),
-        resources=tuple(resource for choice in choices for resource in choice.resources),
-        routers=tuple(router for choice in choices for router in choice.routers),
+        services=_unique(service for part in parts for service in part.services),
+        resources=tuple(resource for part in parts for resource in part.resources),
+        routers=tuple(router for part in parts for router in part.routers),
         middleware=tuple(
-            sorted((m for choice in choices for m in choice.middleware), key=lambda m: m.order)
+            sorted((m for part in parts for m in part.middleware), key=lambda m: m.order)
         ),
         migrations=tuple(migration for choice in choices for migration in choice.migrations),
     )
