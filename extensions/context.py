@@ -179,17 +179,16 @@ def slice_problems(context: Context, answer: Any, axis_name: str) -> str:
 
 
 @pass_context
-def python_choices(context: Context, _question: str) -> str:
-    given = _given_on_command_line(context, "python_version")
-    if given is not None and str(given) not in catalog.PYTHON_VERSIONS:
-        _refuse(
-            "python_version",
-            f"{given!r} is not offered; pick one of: {', '.join(catalog.PYTHON_VERSIONS)}",
-        )
-    return json.dumps(list(catalog.PYTHON_VERSIONS))
+def python_choices(context: Context, question: str) -> str:
+    """The ``python_version`` axis's choices, refusing a ``-d`` version it does not offer."""
+    offered = catalog.axis(question).values
+    given = _given_on_command_line(context, question)
+    if given is not None and str(given) not in offered:
+        _refuse(question, f"{given!r} is not offered; pick one of: {', '.join(offered)}")
+    return slice_choices(context, question)
 
 
-def python_default(_question: str) -> str:
+def python_default(question: str) -> str:
     """The Python running Copier when it is offered, else the catalog's default.
 
     The interpreter that runs Copier is the one surely installed, so a service
@@ -197,7 +196,8 @@ def python_default(_question: str) -> str:
     ``uv init`` pins the interpreter it finds).
     """
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return running if running in catalog.PYTHON_VERSIONS else catalog.DEFAULT_PYTHON_VERSION
+    axis = catalog.axis(question)
+    return running if running in axis.values else axis.default[0]
 
 
 def check_name(answer: str) -> str:

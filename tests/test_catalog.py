@@ -23,7 +23,7 @@ from conftest import TEMPLATE_ROOT
 from slipway_catalog import (
     AXES,
     CORE,
-    PYTHON_VERSIONS,
+    PYTHON_VERSION,
     Axis,
     Choice,
     choice_conflicts,
@@ -34,7 +34,7 @@ from slipway_catalog import (
 )
 from slipway_catalog.assembly import LINE_LENGTH, env_example, render_imports
 from slipway_catalog.matrix import NAMED, covering_array, matrix, row_id, uncovered_pairs
-from slipway_catalog.model import Middleware, Service, Setting
+from slipway_catalog.model import Middleware, Selection, Service, Setting, When
 
 # --- a synthetic catalog with declared incompatibilities ---------------------------
 
@@ -200,9 +200,13 @@ def test_axes_are_well_formed() -> None:
         if not axis.multiple:
             assert len(axis.default) == 1, axis.name
         for choice in axis.choices:
-            assert re.fullmatch(r"[a-z][a-z0-9]*", choice.value), (axis.name, choice.value)
+            # A word, or a version number (``python_version``): template file names and
+            # matrix row ids are made of them.
+            value = r"[a-z][a-z0-9]*|\d+(\.\d+)*"
+            assert re.fullmatch(value, choice.value), (axis.name, choice.value)
             assert choice.description, (axis.name, choice.value)
-    assert catalog.axis("database") is AXES[0]
+    assert catalog.axis("python_version") is AXES[0] is PYTHON_VERSION
+    assert catalog.axis("database") is AXES[1]
     with pytest.raises(KeyError):
         catalog.axis("nope")
 
@@ -418,7 +422,8 @@ def test_the_real_chain_keeps_the_canonical_order() -> None:
 
 def test_services_and_slices_follow_the_answers() -> None:
     assembly = resolve(real_answers(auth="none", observability=[]))
-    assert assembly.slices[0].value == catalog.axis("database").default[0]
+    assert assembly.slices[0].value == PYTHON_VERSION.default[0]
+    assert assembly.slices[1].value == catalog.axis("database").default[0]
     assert assembly.has("auth", "none")
     assert not assembly.has("observability", "prometheus")
     assert all(isinstance(service, Service) for service in assembly.services)
@@ -560,49 +565,108 @@ def test_render_imports_refuses_what_is_not_an_import() -> None:
 
 
 # --- the matrix -------------------------------------------------------------------
+# Re-derived here independently: every combination by brute force, every pair it holds.
+
+SYNTHETIC_PYTHON = Axis(
+    "python_version",
+    "Which Python?",
+    (Choice("3.11", "Python 3.11", "Older."), Choice("3.12", "Python 3.12", "Newer.")),
+    ("3.12",),
+)
+MATRIX_SYNTHETIC = (SYNTHETIC_PYTHON, *SYNTHETIC)
+
+COMPOSE = Choice("compose", "Compose", "One host.")
+KUBERNETES = Choice("kubernetes", "Kubernetes", "A cluster.")
+DEPENDENT: tuple[Axis, ...] = (
+    *MATRIX_SYNTHETIC,
+    Axis("deployment", "Where?", (COMPOSE, KUBERNETES), ("compose",)),
+    Axis(
+        "rollout",
+        "How are new versions rolled out?",
+        (Choice("rolling", "Rolling", "One pod at a time."), Choice("canary", "Canary", "A few.")),
+        ("rolling",),
+        when=(When("deployment", ("kubernetes",)),),
+    ),
+    Axis(
+        "probes",
+        "Which probes?",
+        (Choice("startup", "Startup", "Slow starts."), Choice("exec", "Exec", "A command.")),
+        ("startup",),
+        multiple=True,
+        when=(When("deployment", ("kubernetes",)),),
+    ),
+    Axis(
+        "mesh",
+        "Which service mesh?",
+        (Choice("istio", "Istio", "Sidecars."), Choice("linkerd", "Linkerd", "Lighter.")),
+        ("istio",),
+        when=(When("deployment", ("nomad",)),),  # a deployment never offered: never asked
+    ),
+)
+"""``rollout`` and ``probes`` are asked only for Kubernetes, ``mesh`` never."""
 
 
-def factor_levels(axes: Sequence[Axis], pythons: Sequence[str]) -> dict[str, tuple[object, ...]]:
-    """Factors as the matrix defines them, re-derived here independently."""
+def factor_levels(axes: Sequence[Axis]) -> dict[str, tuple[object, ...]]:
+    """A single-select axis's values, each multiselect choice in or out; None: not asked."""
     levels: dict[str, tuple[object, ...]] = {}
     for axis in axes:
+        unasked = (None,) if axis.when else ()
         if axis.multiple:
             for choice in axis.choices:
-                levels[f"{axis.name}:{choice.value}"] = (True, False)
+                levels[f"{axis.name}:{choice.value}"] = (True, False, *unasked)
         else:
-            levels[axis.name] = axis.values
-    levels["python_version"] = tuple(pythons)
+            levels[axis.name] = (*axis.values, *unasked)
     return levels
 
 
 def as_levels(answers: Mapping[str, object], axes: Sequence[Axis]) -> dict[str, object]:
+    """The levels of a complete row (an axis it does not ask has no answer)."""
     levels: dict[str, object] = {}
     for axis in axes:
-        answer = answers[axis.name]
+        answer = answers.get(axis.name)
         if axis.multiple:
-            assert isinstance(answer, list), answer
+            assert answer is None or isinstance(answer, list), answer
             for choice in axis.choices:
-                levels[f"{axis.name}:{choice.value}"] = choice.value in answer
+                levels[f"{axis.name}:{choice.value}"] = (
+                    None if answer is None else choice.value in answer
+                )
         else:
             levels[axis.name] = answer
-    levels["python_version"] = answers["python_version"]
     return levels
 
 
-def valid_rows_brute_force(axes: Sequence[Axis], pythons: Sequence[str]) -> list[dict[str, object]]:
-    factors = factor_levels(axes, pythons)
+def as_answers(levels: Mapping[str, object], axes: Sequence[Axis]) -> dict[str, object] | None:
+    """The answers a row of levels stands for (None when it half asks a multiselect)."""
+    answers: dict[str, object] = {}
+    for axis in axes:
+        if axis.multiple:
+            chosen = [levels[f"{axis.name}:{choice.value}"] for choice in axis.choices]
+            if None in chosen:
+                if set(chosen) != {None}:
+                    return None
+                continue
+            answers[axis.name] = [c.value for c in axis.choices if levels[f"{axis.name}:{c.value}"]]
+        elif levels[axis.name] is not None:
+            answers[axis.name] = levels[axis.name]
+    return answers
+
+
+def accepted(answers: Mapping[str, object], axes: Sequence[Axis]) -> bool:
+    """Every axis answered exactly when it is asked, and no rule broken."""
+    selection = selection_from_answers(answers, tuple(axes))
+    selection = Selection({name: selection.picks[name] for name in answers})
+    if any((axis.name in answers) != axis.asked(selection) for axis in axes):
+        return False
+    return not problems(selection, tuple(axes))
+
+
+def valid_rows_brute_force(axes: Sequence[Axis]) -> list[dict[str, object]]:
+    factors = factor_levels(axes)
     rows = []
     for combination in product(*factors.values()):
         levels = dict(zip(factors, combination, strict=True))
-        answers: dict[str, object] = {}
-        for axis in axes:
-            if axis.multiple:
-                answers[axis.name] = [
-                    c.value for c in axis.choices if levels[f"{axis.name}:{c.value}"]
-                ]
-            else:
-                answers[axis.name] = levels[axis.name]
-        if not problems(selection_from_answers(answers, tuple(axes)), tuple(axes)):
+        answers = as_answers(levels, axes)
+        if answers is not None and accepted(answers, axes):
             rows.append(levels)
     return rows
 
@@ -611,28 +675,31 @@ def pairs_of(levels: Mapping[str, object]) -> set[tuple[tuple[str, object], tupl
     return set(combinations(sorted(levels.items(), key=lambda item: item[0]), 2))
 
 
+def valid_pairs(axes: Sequence[Axis]) -> set[tuple[tuple[str, object], tuple[str, object]]]:
+    return set().union(*(pairs_of(levels) for levels in valid_rows_brute_force(axes)))
+
+
 def assert_covers_every_valid_pair(
-    rows: Sequence[Mapping[str, object]], axes: Sequence[Axis], pythons: Sequence[str]
+    rows: Sequence[Mapping[str, object]], axes: Sequence[Axis]
 ) -> None:
-    valid = valid_rows_brute_force(axes, pythons)
-    needed = set().union(*(pairs_of(levels) for levels in valid))
     covered = set().union(*(pairs_of(as_levels(row, axes)) for row in rows))
-    missing = needed - covered
+    missing = valid_pairs(axes) - covered
     assert not missing, f"pairs no row covers: {sorted(missing, key=repr)}"
     for row in rows:
-        assert not problems(selection_from_answers(row, tuple(axes)), tuple(axes)), row
+        assert accepted(row, axes), row
 
 
 def test_the_covering_array_covers_every_pair_of_the_real_catalog() -> None:
     rows = covering_array()
     assert rows
-    assert_covers_every_valid_pair(rows, AXES, PYTHON_VERSIONS)
-    assert uncovered_pairs(rows) == set()
+    assert_covers_every_valid_pair([*rows, *NAMED.values()], AXES)
+    assert uncovered_pairs([*rows, *NAMED.values()]) == set()
+    assert_covers_every_valid_pair(covering_array(seeds=()), AXES)
 
 
 def test_the_covering_array_respects_declared_incompatibilities() -> None:
-    rows = covering_array(SYNTHETIC, SYNTHETIC_PYTHONS)
-    assert_covers_every_valid_pair(rows, SYNTHETIC, SYNTHETIC_PYTHONS)
+    rows = covering_array(MATRIX_SYNTHETIC)
+    assert_covers_every_valid_pair(rows, MATRIX_SYNTHETIC)
     for row in rows:
         assert not (row["cache"] == "memcached" and row["database"] == "sqlite"), row
         assert not (row["queue"] == "redis" and row["cache"] != "redis"), row
@@ -640,21 +707,75 @@ def test_the_covering_array_respects_declared_incompatibilities() -> None:
         assert isinstance(observability, list)
         assert not ("sentry" in observability and row["auth"] == "none"), row
     # Much smaller than every combination, no bigger than a loose greedy bound.
-    assert len(rows) < len(valid_rows_brute_force(SYNTHETIC, SYNTHETIC_PYTHONS)) / 4
+    assert len(rows) < len(valid_rows_brute_force(MATRIX_SYNTHETIC)) / 4
     assert len(rows) <= 3 * 3 * 2
+
+
+def test_uncovered_pairs_names_what_the_rows_miss() -> None:
+    rows = [row.answers for row in matrix(MATRIX_SYNTHETIC)]
+    assert uncovered_pairs(rows, MATRIX_SYNTHETIC) == set()
+    without_postgres = [row for row in rows if row["database"] != "postgres"]
+    missing = uncovered_pairs(without_postgres, MATRIX_SYNTHETIC)
+    assert (("python_version", "3.11"), ("database", "postgres")) in missing
+    assert {frozenset(pair) for pair in missing} <= {
+        frozenset(pair) for pair in valid_pairs(MATRIX_SYNTHETIC)
+    }
+    # Only valid pairs are ever asked for: sqlite never meets memcached.
+    assert not any(
+        ("database", "sqlite") in pair and ("cache", "memcached") in pair
+        for pair in uncovered_pairs([], MATRIX_SYNTHETIC)
+    )
 
 
 def test_the_matrix_grows_when_a_choice_is_added() -> None:
     valkey = Choice("valkey", "Valkey", "A fork.")
-    database, cache, *rest = SYNTHETIC
+    python, database, cache, *rest = MATRIX_SYNTHETIC
     grown = (
+        python,
         database,
         Axis(cache.name, cache.question, (*cache.choices, valkey), cache.default),
         *rest,
     )
-    rows = [row.answers for row in matrix(grown, SYNTHETIC_PYTHONS)]
+    rows = [row.answers for row in matrix(grown)]
     assert any(row["cache"] == "valkey" for row in rows)
-    assert_covers_every_valid_pair(rows, grown, SYNTHETIC_PYTHONS)
+    assert_covers_every_valid_pair(rows, grown)
+
+
+def test_a_dependent_axis_pairs_only_where_it_is_asked() -> None:
+    rows = matrix(DEPENDENT)
+    answers = [row.answers for row in rows]
+    assert_covers_every_valid_pair(answers, DEPENDENT)
+    assert uncovered_pairs(answers, DEPENDENT) == set()
+    for row in answers:
+        asked = row["deployment"] == "kubernetes"
+        assert ("rollout" in row) is asked, row
+        assert ("probes" in row) is asked, row
+        assert "mesh" not in row, row
+    # Asked, each of its choices meets every other axis's levels; never with compose.
+    valid = valid_pairs(DEPENDENT)
+    assert (("deployment", "compose"), ("rollout", "canary")) not in valid
+    assert (("deployment", "compose"), ("rollout", None)) in valid
+    assert (("deployment", "kubernetes"), ("rollout", None)) not in valid
+    assert not any(("mesh", value) in pair for pair in valid for value in ("istio", "linkerd"))
+    for rollout in ("rolling", "canary"):
+        for python in SYNTHETIC_PYTHON.values:
+            assert (("python_version", python), ("rollout", rollout)) in valid
+            assert any(
+                row.get("rollout") == rollout and row["python_version"] == python for row in answers
+            ), (python, rollout)
+    for in_or_out in (True, False):
+        assert (("auth", "none"), ("probes:exec", in_or_out)) in valid
+    # Its ids name the rollout only where it is asked.
+    ids = [row.id for row in rows]
+    assert len(ids) == len(set(ids))
+    for tested in rows:
+        assert ("canary" in tested.id.split("-")) is (tested.answers.get("rollout") == "canary")
+
+
+def test_a_dependent_axis_that_is_never_asked_adds_no_row() -> None:
+    asked_axes = DEPENDENT[:-1]
+    with_mesh = {row.id for row in matrix(DEPENDENT)}
+    assert with_mesh == {row.id for row in matrix(asked_axes)}
 
 
 def test_the_matrix_is_named_rows_then_pairwise_rows() -> None:
@@ -663,13 +784,13 @@ def test_the_matrix_is_named_rows_then_pairwise_rows() -> None:
     assert len(ids) == len(set(ids))
     named = [name for row in rows for name in row.names]
     assert sorted(named) == sorted(NAMED)
-    assert rows[0].names == ("default",)
-    assert_covers_every_valid_pair([row.answers for row in rows], AXES, PYTHON_VERSIONS)
+    assert "default" in rows[0].names
+    assert_covers_every_valid_pair([row.answers for row in rows], AXES)
     for row in rows:
         assert row.id == row_id(row.answers)
         assert re.fullmatch(r"py3\d+(-[a-z0-9+]+)+", row.id), row.id
-        assert set(row.answers) == {axis.name for axis in AXES} | {"python_version"}
-        assert row.python_version in PYTHON_VERSIONS
+        assert set(row.answers) == {axis.name for axis in AXES}
+        assert row.python_version in PYTHON_VERSION.values
 
 
 def test_named_rows_are_computed_from_the_catalog() -> None:
@@ -677,11 +798,12 @@ def test_named_rows_are_computed_from_the_catalog() -> None:
     for axis in AXES:
         expected = list(axis.default) if axis.multiple else axis.default[0]
         assert default[axis.name] == expected, axis.name
-    assert default["python_version"] in PYTHON_VERSIONS
+    assert default["python_version"] == PYTHON_VERSION.default[0]
 
     minimal = NAMED["minimal"]
     assert minimal["auth"] == "none"
     assert minimal["observability"] == []
+    assert minimal["python_version"] == PYTHON_VERSION.values[0], "the first listed: the oldest"
 
     all_servers = NAMED["all-servers"]
     for axis in AXES:
@@ -696,10 +818,30 @@ def test_named_rows_are_computed_from_the_catalog() -> None:
 
 
 def test_the_synthetic_all_servers_row_picks_the_server_choices() -> None:
-    rows = {name: row for row in matrix(SYNTHETIC, SYNTHETIC_PYTHONS) for name in row.names}
+    rows = {name: row for row in matrix(MATRIX_SYNTHETIC) for name in row.names}
     assert rows["all-servers"].answers["database"] == "postgres"
     assert rows["minimal"].answers["auth"] == "none"
     assert rows["minimal"].answers["observability"] == []
+
+
+def test_named_rows_answer_only_what_they_are_asked() -> None:
+    rows = {name: row for row in matrix(DEPENDENT) for name in row.names}
+    for name in ("default", "minimal"):
+        assert rows[name].answers["deployment"] == "compose"
+        assert "rollout" not in rows[name].answers
+    assert not any("mesh" in row.answers for row in rows.values())
+
+
+def test_row_ids_read_as_words() -> None:
+    answers = {
+        **synthetic_answers(observability=["prometheus", "sentry"]),
+        "python_version": "3.11",
+    }
+    assert (
+        row_id(answers, MATRIX_SYNTHETIC) == "py311-sqlite-memory-inprocess-jwt-prometheus+sentry"
+    )
+    assert row_id({"observability": []}, MATRIX_SYNTHETIC).endswith("-noobservability")
+    assert row_id({}, DEPENDENT).endswith("-compose")
 
 
 def test_the_matrix_is_the_same_in_every_process() -> None:

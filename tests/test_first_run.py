@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from conftest import GIT_IDENTITY, TEMPLATE_ROOT, TemplateReleases, free_port, run_copier
-from slipway_catalog import PYTHON_VERSIONS
+from slipway_catalog import PYTHON_VERSION
 
 pytestmark = [pytest.mark.copier, pytest.mark.xdist_group("first-run")]
 
@@ -148,7 +148,7 @@ def test_make_install_names_the_python_to_install_when_it_is_absent(
     python3, version = default_python3()
     absent = [
         offered
-        for offered in PYTHON_VERSIONS
+        for offered in PYTHON_VERSION.values
         if offered != version
         and not shutil.which(f"python{offered}", path=os.pathsep.join(SYSTEM_PATH))
     ]

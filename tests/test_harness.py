@@ -18,7 +18,7 @@ from conftest import (
     server_env_var,
     server_reachable,
 )
-from slipway_catalog import PYTHON_VERSIONS
+from slipway_catalog import PYTHON_VERSION
 from slipway_catalog.model import Service
 
 POSTGRES = Service(
@@ -88,7 +88,7 @@ def test_backing_servers_answer(service: Service) -> None:
 
 
 def test_every_offered_python_has_an_interpreter() -> None:
-    for version in PYTHON_VERSIONS:
+    for version in PYTHON_VERSION.values:
         found = find_python(version)
         if found is None:
             if conftest.REQUIRE_SERVERS:
@@ -102,4 +102,4 @@ def test_every_offered_python_has_an_interpreter() -> None:
 def test_matrix_ids_are_unique_and_every_python_is_tested() -> None:
     ids = [row.id for row in MATRIX]
     assert len(ids) == len(set(ids))
-    assert {row.python_version for row in MATRIX} == set(PYTHON_VERSIONS)
+    assert {row.python_version for row in MATRIX} == set(PYTHON_VERSION.values)

@@ -34,7 +34,6 @@ from test_generated import (
     Service,
     expect,
     running,
-    sign_in,
     tail,
 )
 
@@ -42,7 +41,7 @@ pytestmark = [pytest.mark.copier, pytest.mark.generated, pytest.mark.xdist_group
 
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
-"""What ``test_generated.sign_in`` registers with."""
+"""The user the jwt slice's rows hold across the switches."""
 
 
 def generate(template: TemplateReleases, destination: Path, python_version: str) -> Path:
@@ -87,6 +86,10 @@ def stop(service: Service) -> None:
     assert service.process.wait(timeout=STOP_TIMEOUT_SECONDS) == 0, service.output()
 
 
+def register(client: httpx.Client) -> None:
+    expect(client.post("/auth/register", json={"email": EMAIL, "password": PASSWORD}), 201)
+
+
 def log_in(client: httpx.Client) -> dict[str, str]:
     token = expect(client.post("/auth/token", data={"username": EMAIL, "password": PASSWORD}), 200)
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -117,7 +120,8 @@ def test_switching_auth_off_and_back_keeps_the_service_and_its_rows(
     database = workdir / "app.db"
 
     with running(installed(project, interpreter), workdir) as service:
-        headers = sign_in(service.client, EMAIL)
+        register(service.client)
+        headers = log_in(service.client)
         expect(service.client.post("/items", json={"name": "kept"}, headers=headers), 201)
         stop(service)
 

@@ -39,7 +39,7 @@ Markdown is stale. The markers:
     The top-level definition ``NAME`` (a function, class, assignment or TOML key)
     of the file at ``PATH`` (from the repository root), as a titled code block.
 ``<!-- slipway:summary -->``
-    Every axis and the Python version with its choices and default (the README's table).
+    Every axis with its choices and default (the README's table).
 
 Whole files are included with ``pymdownx.snippets`` instead (``--8<-- "PATH"``).
 A marker that names something missing fails the command and the build, so the docs
@@ -56,7 +56,7 @@ import logging
 import re
 import shlex
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +78,6 @@ _OPENING = re.compile(
 )
 _CLOSING = r"^[ \t]*<!--[ \t]*/slipway:{name}[ \t]*-->[ \t]*$"
 _ANY_CLOSING = re.compile(_CLOSING.format(name="[a-z]+"), re.M)
-_CONDITIONS = (
-    re.compile(r"\b(?P<axis>\w+)\s*==\s*'(?P<value>[\w-]+)'"),
-    re.compile(r"'(?P<value>[\w-]+)'\s+in\s+(?P<axis>\w+)"),
-    re.compile(r"has\(\s*'(?P<axis>\w+)'\s*,\s*'(?P<value>[\w-]+)'\s*\)"),
-)
-_JINJA_IF = re.compile(r"\{%-?\s*if\s+(?P<condition>.*?)\s*-?%\}")
-_JINJA_TAG = re.compile(r"\{%-?.*?-?%\}")
 _LANGUAGES = {".py": "python", ".toml": "toml", ".yml": "yaml", ".yaml": "yaml", ".ini": "ini"}
 
 log = logging.getLogger(f"mkdocs.hooks.{__name__}")
@@ -207,12 +200,20 @@ def _refuse_stray_closing(text: str, where: str) -> None:
 # --- the catalog as tables ------------------------------------------------------------
 
 
+def _default(axis: Any, none: str = "*none*") -> str:
+    """The default a user is offered (for the Python version, what Copier runs on)."""
+    default = ", ".join(f"`{value}`" for value in axis.default) or none
+    if axis is catalog.PYTHON_VERSION:
+        return f"the Python running Copier, else {default}"
+    return default
+
+
 def render_axes(page: str = "") -> str:
     """``page`` is where the per-axis sections are (this page when empty)."""
     rows = ["| Axis | Question | Choices | Default | Pick |", "| --- | --- | --- | --- | --- |"]
     for axis in catalog.AXES:
         choices = ", ".join(f"`{value}`" for value in axis.values)
-        default = ", ".join(f"`{value}`" for value in axis.default) or "*none*"
+        default = _default(axis)
         pick = "any subset" if axis.multiple else "one"
         rows.append(
             f"| [`{axis.name}`]({page}#axis-{axis.name}) | {_cell(axis.question)} | {choices} "
@@ -222,17 +223,13 @@ def render_axes(page: str = "") -> str:
 
 
 def render_summary() -> str:
-    """Every axis, then the Python version: its choices and its default."""
+    """Every axis: its choices and its default (for the Python version, what Copier offers)."""
     rows = ["| Axis | Choices | Default |", "| --- | --- | --- |"]
     for axis in catalog.AXES:
         choices = ", ".join(f"`{value}`" for value in axis.values)
         if axis.multiple:
             choices += " (any subset)"
-        default = ", ".join(f"`{value}`" for value in axis.default) or "*none*"
-        rows.append(f"| `{axis.name}` | {choices} | {default} |")
-    versions = ", ".join(f"`{version}`" for version in catalog.PYTHON_VERSIONS)
-    default = f"the Python running Copier, else `{catalog.DEFAULT_PYTHON_VERSION}`"
-    rows.append(f"| `python_version` | {versions} | {default} |")
+        rows.append(f"| `{axis.name}` | {choices} | {_default(axis)} |")
     return "\n".join(rows)
 
 
@@ -265,7 +262,7 @@ def render_catalog() -> str:
 def render_choices() -> str:
     sections = []
     for axis in catalog.AXES:
-        default = ", ".join(f"`{value}`" for value in axis.default) or "none"
+        default = _default(axis, none="none")
         kind = (
             "any subset of its choices (a multiselect)" if axis.multiple else "exactly one choice"
         )
@@ -345,7 +342,7 @@ def render_owned(selector: str) -> str:
     catalog.axis(axis).choice(value)  # KeyError when the choice is not offered
     paths = owned_files(axis, value)
     if not paths:
-        raise ValueError(f"no template file carries the condition {axis} == {value!r}")
+        raise ValueError(f"the catalog lists no file {axis}={value} owns")
     return "\n".join(f"- `{path}`" for path in paths)
 
 
@@ -392,7 +389,7 @@ def render_matrix(grow: str = "") -> str:
 
     The hypothetical choice contributes what the axis's default does, plus a server of
     its own (as a shared cache or a database server would), so the all-servers row
-    picks it too.
+    picks it too. A dash marks an axis the row does not ask.
     """
     matrix = importlib.import_module("slipway_catalog.matrix")
     model = importlib.import_module("slipway_catalog.model")
@@ -412,16 +409,17 @@ def render_matrix(grow: str = "") -> str:
             excludes=(),
             services=(model.Service(name=value, image=f"{value}:latest", port=1),),
         )
-        grown = model.Axis(
-            axis.name, axis.question, (*axis.choices, hypothetical), axis.default, axis.multiple
-        )
+        grown = dataclasses.replace(axis, choices=(*axis.choices, hypothetical))
         axes = tuple(grown if current.name == axis_name else current for current in axes)
         added = (axis_name, value)
-    header = ["Python", *(axis.name for axis in axes), "Named"]
+    header = [*(axis.name for axis in axes), "Named"]
     rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in matrix.matrix(axes):
-        cells = [f"`{row.python_version}`"]
+        cells = []
         for axis in axes:
+            if axis.name not in row.answers:
+                cells.append("—")
+                continue
             answer = row.answers[axis.name]
             values = [answer] if isinstance(answer, str) else list(answer)
             shown = ", ".join(f"`{value}`" for value in values) or "*none*"
@@ -437,34 +435,10 @@ def render_matrix(grow: str = "") -> str:
 
 
 def owned_files(axis: str, value: str) -> list[str]:
-    """Template files whose path carries ``axis == 'value'`` (or ``'value' in axis``)."""
-    found = []
-    for path in sorted(_template_files()):
-        relative = path.relative_to(TEMPLATE).as_posix()
-        conditions = [match["condition"] for match in _JINJA_IF.finditer(relative)]
-        if any((axis, value) in _conditions(condition) for condition in conditions):
-            found.append(_rendered_name(relative))
-    return found
-
-
-def _template_files() -> Iterator[Path]:
-    skipped = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
-    for path in TEMPLATE.rglob("*"):
-        if path.is_file() and not skipped.intersection(path.parts):
-            yield path
-
-
-def _conditions(condition: str) -> set[tuple[str, str]]:
-    return {
-        (match["axis"], match["value"])
-        for pattern in _CONDITIONS
-        for match in pattern.finditer(condition)
-    }
-
-
-def _rendered_name(relative: str) -> str:
-    name = _JINJA_TAG.sub("", relative).replace("{{package_name}}", "<package>")
-    return name.removesuffix(".jinja")
+    """The files the catalog says the choice owns (its migrations included)."""
+    choice = catalog.axis(axis).choice(value)
+    paths = [*choice.files, *(f"migrations/versions/{name}" for name in choice.migrations)]
+    return sorted(path.replace("{package_name}", "<package>") for path in paths)
 
 
 # --- excerpts of the code -----------------------------------------------------------------

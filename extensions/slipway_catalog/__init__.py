@@ -18,20 +18,27 @@ from .axes.core import CORE
 from .axes.database import DATABASE
 from .axes.deployment import DEPLOYMENT
 from .axes.observability import OBSERVABILITY
+from .axes.python import PYTHON_VERSION
 from .axes.queue import QUEUE
 from .model import Axis, Choice, Selection
 from .rules import choice_conflicts, value_problems
 
-AXES: tuple[Axis, ...] = (DATABASE, CACHE, QUEUE, AUTH, OBSERVABILITY, DEPLOYMENT, CI)
-PYTHON_VERSIONS: tuple[str, ...] = ("3.11", "3.12", "3.13")
-DEFAULT_PYTHON_VERSION = "3.12"
-"""Offered when the Python running Copier is not one of ``PYTHON_VERSIONS``."""
+AXES: tuple[Axis, ...] = (
+    PYTHON_VERSION,
+    DATABASE,
+    CACHE,
+    QUEUE,
+    AUTH,
+    OBSERVABILITY,
+    DEPLOYMENT,
+    CI,
+)
+"""In the order Copier asks them: an axis's ``when`` names axes before it."""
 
 __all__ = [
     "AXES",
     "CORE",
-    "DEFAULT_PYTHON_VERSION",
-    "PYTHON_VERSIONS",
+    "PYTHON_VERSION",
     "Assembly",
     "Axis",
     "Choice",

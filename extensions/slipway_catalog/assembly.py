@@ -139,6 +139,27 @@ class Assembly:
         )
         return render_imports(lines)
 
+    @property
+    def test_settings(self) -> tuple[tuple[str, str], ...]:
+        """(env var without the prefix, value) under test; one value per variable."""
+        merged: dict[str, str] = {}
+        for part in self.contributions:
+            for name, value in part.test_settings:
+                if merged.setdefault(name, value) != value:
+                    raise ValueError(f"test setting {name}: {merged[name]!r} or {value!r}?")
+        return tuple(merged.items())
+
+    def test_environment(self, tmp_path: str) -> dict[str, str]:
+        """The test settings as prefixed env vars, ``{tmp_path}`` filled in."""
+        return {
+            self.env_prefix + name: value.replace("{tmp_path}", tmp_path)
+            for name, value in self.test_settings
+        }
+
+    @property
+    def filterwarnings(self) -> tuple[str, ...]:
+        return _unique(entry for part in self.contributions for entry in part.filterwarnings)
+
 
 def assemble(
     selection: Selection, choices: tuple[Choice, ...], answers: Mapping[str, Any]

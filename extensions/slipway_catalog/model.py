@@ -112,6 +112,13 @@ class Contribution:
     """(path, what it serves) the generated README lists under "Once it runs"."""
     files: tuple[str, ...] = ()
     """The rendered files it owns (``src/{package_name}/...``), rendered only with it."""
+    test_settings: tuple[tuple[str, str], ...] = ()
+    """(env var without the project prefix, value) the service runs with under test: its
+    own tests' ``settings`` fixture and the template's boot of it. ``{tmp_path}`` in a
+    value is the directory the test owns (a throwaway SQLite file goes there)."""
+    filterwarnings: tuple[str, ...] = ()
+    """pytest ``filterwarnings`` entries for the service's tests, after ``error``: a
+    warning a dependency raises that the service cannot act on."""
 
 
 @dataclass(frozen=True)

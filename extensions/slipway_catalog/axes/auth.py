@@ -1,11 +1,15 @@
 """Who may call the API."""
 
-from ..model import Axis, Choice, Router, Setting, SettingsGroup
+from ..model import Axis, Choice, Contract, Router, Setting, SettingsGroup, Slot
 
 NONE = Choice(
     value="none",
     label="None (every caller is anonymous)",
     description="No authentication: every request acts as one anonymous principal.",
+    files=(
+        "src/{package_name}/api/security.py",
+        "tests/callers.py",
+    ),
     docs=(
         "The API has no authentication: every request acts as the same anonymous "
         "principal, so every caller sees every item. Put the service behind a gateway "
@@ -17,6 +21,21 @@ JWT = Choice(
     value="jwt",
     label="JWT bearer tokens (register, login, refresh)",
     description="Users with argon2id passwords; short-lived JWT access and rotating refresh tokens.",
+    files=(
+        "src/{package_name}/adapters/passwords.py",
+        "src/{package_name}/adapters/tokens.py",
+        "src/{package_name}/adapters/user_repository.py",
+        "src/{package_name}/api/auth.py",
+        "src/{package_name}/api/auth_dependencies.py",
+        "src/{package_name}/api/security.py",
+        "src/{package_name}/domain/ports/users.py",
+        "src/{package_name}/domain/users.py",
+        "tests/api/test_auth.py",
+        "tests/unit/test_passwords.py",
+        "tests/unit/test_tokens.py",
+        "tests/unit/test_users.py",
+        "tests/callers.py",
+    ),
     dependencies=(
         "pyjwt>=2.10",
         "argon2-cffi>=23.1",
@@ -96,4 +115,12 @@ AUTH = Axis(
     question="How do callers authenticate?",
     choices=(NONE, JWT),
     default=("jwt",),
+    contract=Contract(
+        slots=(
+            # Routes declare `principal: CurrentPrincipal` and `responses=AUTH_RESPONSES`.
+            Slot("src/{package_name}/api/security.py", ("CurrentPrincipal", "AUTH_RESPONSES")),
+            # Tests (the service's and the template's) become callers through these.
+            Slot("tests/callers.py", ("new_caller", "SETTINGS_FOR_TESTS")),
+        ),
+    ),
 )

@@ -1,11 +1,15 @@
 """Where cache-aside reads are kept."""
 
-from ..model import Axis, Choice, Resource, Setting, SettingsGroup
+from ..model import Axis, Choice, Contract, Resource, Setting, SettingsGroup
 
 MEMORY = Choice(
     value="memory",
     label="In-process memory (no server)",
     description="A bounded in-process TTL cache; each worker process keeps its own.",
+    files=(
+        "src/{package_name}/adapters/memory_cache.py",
+        "tests/unit/test_memory_cache.py",
+    ),
     dependencies=("cachetools>=5.5",),
     dev_dependencies=("types-cachetools>=5.5",),
     settings=(
@@ -46,4 +50,5 @@ CACHE = Axis(
     question="Which cache backs cache-aside reads?",
     choices=(MEMORY,),
     default=("memory",),
+    contract=Contract(resource="cache", port=".domain.ports:Cache"),
 )

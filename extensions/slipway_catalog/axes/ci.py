@@ -6,6 +6,7 @@ GITHUB = Choice(
     value="github",
     label="GitHub Actions",
     description="A workflow that lints, type-checks and tests against real services.",
+    files=(".github/workflows/ci.yml",),
     docs=(
         "`.github/workflows/ci.yml` runs ruff, black, mypy --strict and the test suite "
         "on every push and pull request, with the backing services it needs."

@@ -1,6 +1,11 @@
-"""Where the service keeps its records."""
+"""Where the service keeps its records.
 
-from ..model import Axis, Choice, Resource, Setting, SettingsGroup
+Every choice opens the same ``database`` resource (``adapters/database.py``: the pool,
+sessions, readiness and migrations, the same for every database) and renders its own
+``adapters/dialect.py``, the slot through which that shared code builds the engine.
+"""
+
+from ..model import Axis, Choice, Contract, Resource, Setting, SettingsGroup, Slot
 
 SQLITE = Choice(
     value="sqlite",
@@ -44,6 +49,15 @@ SQLITE = Choice(
             readiness=True,
         ),
     ),
+    files=(
+        "src/{package_name}/adapters/dialect.py",
+        "tests/unit/test_sqlite.py",
+    ),
+    test_settings=(
+        ("DATABASE__URL", "sqlite+aiosqlite:///{tmp_path}/app.db"),
+        ("DATABASE__MIGRATE_ON_START", "true"),
+    ),
+    filterwarnings=("ignore::DeprecationWarning:aiosqlite",),
     docs=(
         "Records live in a SQLite file (`var/` by default) through SQLAlchemy 2's async "
         "engine. `make migrate` applies Alembic migrations; development applies them at "
@@ -56,4 +70,13 @@ DATABASE = Axis(
     question="Which database stores the service's records?",
     choices=(SQLITE,),
     default=("sqlite",),
+    contract=Contract(
+        slots=(
+            # `create_engine` in adapters/database.py passes `engine_options(settings)` to
+            # SQLAlchemy's `create_async_engine`, then `configure_engine(engine)`.
+            Slot("src/{package_name}/adapters/dialect.py", ("engine_options", "configure_engine")),
+        ),
+        resource="database",
+        port=".adapters.database:Database",
+    ),
 )

@@ -6,6 +6,7 @@ COMPOSE = Choice(
     value="compose",
     label="Docker Compose",
     description="A multi-stage Dockerfile and a compose.yaml with the backing services.",
+    files=("compose.yaml",),
     readme="template/.readme/compose.md.jinja",
     docs=(
         "`docker compose up --build` builds the image (multi-stage, uv, non-root, with a "

@@ -6,6 +6,10 @@ PROMETHEUS = Choice(
     value="prometheus",
     label="Prometheus metrics at /metrics",
     description="RED metrics per route template, served for Prometheus to scrape.",
+    files=(
+        "src/{package_name}/observability/metrics.py",
+        "tests/api/test_metrics.py",
+    ),
     dependencies=("prometheus-client>=0.21",),
     middleware=(Middleware(".observability.metrics", "MetricsMiddleware", 15),),
     endpoints=(("/metrics", "Prometheus metrics"),),

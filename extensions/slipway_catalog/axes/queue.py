@@ -1,11 +1,15 @@
 """Where background jobs run."""
 
-from ..model import Axis, Choice, Resource, Setting, SettingsGroup
+from ..model import Axis, Choice, Contract, Resource, Setting, SettingsGroup
 
 INPROCESS = Choice(
     value="inprocess",
     label="In-process asyncio workers (no server)",
     description="Jobs run on asyncio workers inside the web process, retried with backoff.",
+    files=(
+        "src/{package_name}/adapters/inprocess_queue.py",
+        "tests/unit/test_inprocess_queue.py",
+    ),
     settings=(
         SettingsGroup(
             name="queue",
@@ -32,7 +36,7 @@ INPROCESS = Choice(
             name="jobs",
             module=".adapters.inprocess_queue",
             opener="open_inprocess_queue",
-            type_module=".domain.jobs",
+            type_module=".domain.ports",
             type_name="JobQueue",
             arguments="settings, JOB_HANDLERS",
             imports=((".jobs", "JOB_HANDLERS"),),
@@ -50,4 +54,5 @@ QUEUE = Axis(
     question="Where do background jobs run?",
     choices=(INPROCESS,),
     default=("inprocess",),
+    contract=Contract(resource="jobs", port=".domain.ports:JobQueue"),
 )

@@ -1,4 +1,20 @@
-"""The SQL database: an async engine, a session factory and Alembic migrations."""
+"""The SQL database: an async engine, a session factory and Alembic migrations.
+
+What differs from one database to another comes through one slot: ``dialect.py``,
+which each database slice renders with two functions.
+
+``engine_options(settings: DatabaseSettings) -> dict[str, Any]``
+    Keyword arguments for ``create_async_engine`` beyond the URL, ``echo`` and
+    ``pool_pre_ping``: pool sizes and timeouts, the driver's ``connect_args`` (a
+    statement timeout for asyncpg, say). No I/O.
+``configure_engine(engine: AsyncEngine) -> None``
+    Runs once, before the first connection: whatever the URL needs on disk,
+    per-connection set-up (``connect`` events) and, where the database keeps no
+    offset, reading every ``DateTime(timezone=True)`` column back aware, in UTC.
+
+Everything below (the ``Database`` resource, sessions, readiness, migrations) works
+on whichever engine they make.
+"""
 
 import importlib
 import pkgutil
@@ -6,14 +22,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from ..settings import DatabaseSettings, Settings
+from .dialect import configure_engine, engine_options
 from .migration_branches import reconcile, record_branches
 from .orm import Base
 
@@ -52,22 +67,12 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
-    url = make_url(settings.url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=settings.echo, pool_pre_ping=True)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+    """An engine on ``settings.url``, set up as the database slice's ``dialect`` says."""
+    engine = create_async_engine(
+        settings.url, echo=settings.echo, pool_pre_ping=True, **engine_options(settings)
+    )
+    configure_engine(engine)
     return engine
-
-
-def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    """Enforce foreign keys, let readers run beside a writer, wait on locks."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
 
 
 def migrates_on_start(settings: Settings) -> bool:

@@ -25,5 +25,9 @@ def utc_now() -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
+    """``moment``, a naive one tagged as UTC: every stored time is UTC.
+
+    Each database slice's engine already reads ``datetime`` columns back aware, in UTC
+    (see ``database.py``); this keeps a naive time from anywhere else honest.
+    """
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,4 +1,9 @@
-"""Typed dependencies handlers declare with ``Annotated`` aliases."""
+"""Wiring: which adapter stands behind each port, and the ``Annotated`` aliases handlers take.
+
+Handlers declare what they need (``SessionDep``, ``ItemServiceDep``...) and never name
+an adapter; a slice with adapters of its own wires them in its own dependencies module.
+FastAPI resolves each dependency once per request, however many parameters ask for it.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
@@ -6,8 +11,9 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..domain.jobs import JobQueue
-from ..domain.ports import Cache
+from ..adapters.item_repository import SqlItemRepository
+from ..domain.items import ItemService
+from ..domain.ports import Cache, JobQueue
 from ..resources import Resources
 from ..settings import Settings
 
@@ -41,3 +47,11 @@ async def get_jobs(resources: ResourcesDep) -> JobQueue:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
+
+
+async def get_item_service(session: SessionDep, cache: CacheDep, jobs: JobsDep) -> ItemService:
+    """The item rules on this request's session (``async def``: no threadpool hop)."""
+    return ItemService(SqlItemRepository(session), cache, jobs)
+
+
+ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]

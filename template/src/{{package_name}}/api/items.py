@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from ..adapters.item_repository import SqlItemRepository
 from ..domain.items import (
     DESCRIPTION_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -22,10 +21,9 @@ from ..domain.items import (
     Item,
     ItemChanges,
     ItemCursor,
-    ItemService,
     NewItem,
 )
-from .dependencies import CacheDep, JobsDep, SessionDep
+from .dependencies import ItemServiceDep
 from .media_types import JSON_BODY
 from .problems import problem_responses
 from .security import AUTH_RESPONSES, CurrentPrincipal
@@ -97,14 +95,6 @@ class ItemPageRead(BaseModel):
     items: list[ItemRead]
     next_cursor: str | None
     """Pass as ``cursor`` for the next page; ``null`` on the last page."""
-
-
-async def get_item_service(session: SessionDep, cache: CacheDep, jobs: JobsDep) -> ItemService:
-    """The item rules on this request's session (``async def``: no threadpool hop)."""
-    return ItemService(SqlItemRepository(session), cache, jobs)
-
-
-ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 
 
 async def get_owned_item(

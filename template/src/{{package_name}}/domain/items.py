@@ -8,11 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Final, Protocol
+from typing import Final
 
 from .errors import ConflictError, DomainError, NotFoundError, PreconditionFailedError
-from .jobs import JobQueue
-from .ports import Cache
+from .ports import Cache, ItemRepository, JobQueue
 
 ITEM_CREATED_JOB = "item.created"
 NAME_MAX_LENGTH = 200
@@ -130,32 +129,6 @@ class ItemPage:
 
 class IdempotencyKeyTakenError(Exception):
     """Raised by ``ItemRepository.add`` when a concurrent request stored the key first."""
-
-
-class ItemRepository(Protocol):
-    """Stores items; every write is one transaction of its own."""
-
-    async def get(self, item_id: uuid.UUID) -> Item | None: ...
-
-    async def list_page(self, owner_id: str, after: ItemCursor | None, limit: int) -> list[Item]:
-        """Up to ``limit`` of the owner's items past ``after``, in (created_at, id) order."""
-        ...
-
-    async def find_by_idempotency_key(
-        self, owner_id: str, key: str
-    ) -> tuple[IdempotencyKey, Item] | None: ...
-
-    async def add(self, item: Item, idempotency_key: IdempotencyKey | None) -> None:
-        """Store the item and its key together; ``IdempotencyKeyTakenError`` if the key is."""
-        ...
-
-    async def update(self, item: Item, expected_version: int) -> bool:
-        """Store the item if the stored one is still at ``expected_version``."""
-        ...
-
-    async def delete(self, owner_id: str, item_id: uuid.UUID) -> bool:
-        """Delete the owner's item; False if there is none."""
-        ...
 
 
 def _utc_now() -> datetime:

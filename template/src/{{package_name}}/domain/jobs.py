@@ -1,13 +1,11 @@
 """Background jobs: named, with a JSON payload, handled at least once.
 
-Every queue slice serves this API, so code that enqueues does not know which
-broker runs the job. Every slice also carries the enqueuer's log context (its
-``request_id``...) with the job, in the message's headers, and binds it while the
-handler runs: a job's log lines join those of the request that asked for it.
+Code enqueues through the ``JobQueue`` port (``ports/jobs.py``); the package's
+``jobs.py`` registers a handler for each job name.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 JobPayload = Mapping[str, Any]
 """A JSON object: what the handler needs, by value (ids, not live objects)."""
@@ -18,12 +16,3 @@ JobHandler = Callable[[JobPayload], Awaitable[None]]
 
 class UnknownJobError(LookupError):
     """A job was enqueued under a name no handler is registered for."""
-
-
-class JobQueue(Protocol):
-    async def enqueue(self, name: str, payload: JobPayload) -> None:
-        """Accept a job for later, with the caller's log context; returns once it is
-        queued, not when it ran."""
-        ...
-
-    async def ping(self) -> None: ...

@@ -1,4 +1,4 @@
-"""Ports: what the domain needs from the outside world, as protocols adapters satisfy."""
+"""The cache behind cache-aside reads."""
 
 from typing import Protocol
 
