@@ -253,12 +253,12 @@ def test_migrate_command_is_idempotent(generated: GeneratedProject, tmp_path: Pa
     command = (str(generated.python), "-m", project.package_name, "migrate")
     generated.check("migrate", *command, extra_env=env)
     generated.check("migrate again", *command, extra_env=env)
-    database = tmp_path / "app.db"
-    if (
-        f"{project.env_prefix}DATABASE__URL" in env
-        and "sqlite" in env[f"{project.env_prefix}DATABASE__URL"]
-    ):
-        assert database.is_file(), "migrate did not create the SQLite database"
+    current = generated.check(
+        "alembic current", str(generated.python), "-m", "alembic", "current", extra_env=env
+    )
+    heads = [line for line in current.stdout.splitlines() if line.strip()]
+    assert heads, "migrate left the database without a revision"
+    assert all("head)" in line for line in heads), current.stdout  # "(head)", "(effective head)"
 
 
 # --- booting the real process --------------------------------------------------
