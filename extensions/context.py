@@ -18,7 +18,6 @@ import keyword
 import re
 import secrets
 import sys
-import textwrap
 import unicodedata
 import uuid
 from pathlib import Path
@@ -383,11 +382,16 @@ def _pieces(text: str, width: int) -> list[str]:
 
 
 def py_docstring(text: str) -> str:
-    """``text`` as the inside of a one-paragraph docstring, wrapped to the line length."""
-    body = _python_body(_one_line(text), '"').strip()
-    lines = textwrap.wrap(body, PYTHON_LINE_LENGTH - 6, break_long_words=False)
+    """``text`` as the inside of a one-paragraph docstring, wrapped to the line length.
+
+    Lines break between words of the text, never inside an escape (``\\N{EN DASH}``).
+    """
+    lines = [
+        _python_body(line, '"') for line in _pieces(_one_line(text), PYTHON_LINE_LENGTH - 6)
+    ]
+    lines = [line.strip() for line in lines]
     if len(lines) <= 1:
-        return body
+        return "".join(lines)
     return "\n".join(lines) + "\n"
 
 
