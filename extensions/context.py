@@ -386,9 +386,7 @@ def py_docstring(text: str) -> str:
 
     Lines break between words of the text, never inside an escape (``\\N{EN DASH}``).
     """
-    lines = [
-        _python_body(line, '"') for line in _pieces(_one_line(text), PYTHON_LINE_LENGTH - 6)
-    ]
+    lines = [_python_body(line, '"') for line in _pieces(_one_line(text), PYTHON_LINE_LENGTH - 6)]
     lines = [line.strip() for line in lines]
     if len(lines) <= 1:
         return "".join(lines)

@@ -412,3 +412,35 @@ def default_project(
     rendered: Callable[[MatrixRow | Mapping[str, object]], RenderedProject],
 ) -> RenderedProject:
     return rendered(DEFAULT_ROW)
+
+
+# --- timing report: seconds per matrix row / test group, at the end of a run ---------
+
+_ROW_IDS = frozenset(row.id for row in MATRIX)
+_SECONDS: dict[str, float] = {}
+
+
+def _timing_group(nodeid: str) -> str:
+    """The xdist group (``@group`` under ``--dist loadgroup``), else the matrix row in
+    the test's parameters, else the test file."""
+    path, _, rest = nodeid.partition("::")
+    if "@" in rest:
+        return rest.rsplit("@", 1)[1]
+    params = rest.partition("[")[2]
+    rows = sorted((row for row in _ROW_IDS if row in params), key=len, reverse=True)
+    return rows[0] if rows else Path(path).name
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    group = _timing_group(report.nodeid)
+    _SECONDS[group] = _SECONDS.get(group, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _SECONDS:
+        return
+    terminalreporter.section("time per row and test group")
+    for group, seconds in sorted(_SECONDS.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:9.1f}s  {group}")
+    total = sum(_SECONDS.values())
+    terminalreporter.write_line(f"{total:9.1f}s  total (test time summed over workers)")

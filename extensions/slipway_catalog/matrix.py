@@ -13,13 +13,17 @@ the rest only in rows that ask it. A pair is valid when an accepted combination 
 
 from __future__ import annotations
 
+import argparse
+import json
+import shlex
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from . import AXES, PYTHON_VERSION, asked_only, problems, selection_from_answers
-from .model import Axis, Choice, Selection
+from . import AXES, PYTHON_VERSION, asked_only, problems, resolve, selection_from_answers
+from .model import Axis, Choice, Selection, Service
 
 Answers = dict[str, object]
 Level = str | bool | None
@@ -29,13 +33,22 @@ PYTHON = PYTHON_VERSION.name
 """The answer :attr:`MatrixRow.python_version` reads."""
 
 __all__ = [
+    "MAX_SHARD_ROWS",
     "NAMED",
     "PYTHON",
+    "SERVICE_SLOTS",
     "MatrixRow",
+    "Shard",
     "covering_array",
+    "first_covered",
+    "main",
     "matrix",
     "named_rows",
+    "plan",
     "row_id",
+    "row_servers",
+    "server_env_var",
+    "shards",
     "uncovered_pairs",
 ]
 
@@ -270,3 +283,228 @@ def matrix(axes: Sequence[Axis] = AXES) -> list[MatrixRow]:
         key = row_id(answers, axes)
         rows.setdefault(key, MatrixRow(key, answers))
     return list(rows.values())
+
+
+# --- shards: which CI job runs which rows, with which servers ------------------------
+
+MAX_SHARD_ROWS = 4
+"""At most this many rows per shard: each row installs, checks and boots a project."""
+
+SERVICE_SLOTS = 6
+"""Service containers a shard's job can start: the workflow declares this many slots,
+each filled from the shard or left with an empty image (GitHub then starts nothing)."""
+
+ROW_TESTS = ("tests/test_generated.py", "tests/test_harness.py")
+"""The test files a shard runs, narrowed to its rows by :attr:`Shard.select`."""
+
+SERVER_TEST = "test_backing_servers_answer"
+"""The harness test parametrized by server name: a shard runs it for its own servers."""
+
+
+def server_env_var(name: str) -> str:
+    """``SLIPWAY_<NAME>_URL``: where the template's tests find server ``name``."""
+    return f"SLIPWAY_{name.upper().replace('-', '_')}_URL"
+
+
+def row_servers(row: MatrixRow, axes: Sequence[Axis] = AXES) -> tuple[Service, ...]:
+    """The backing servers the row's assembly declares (the core's and conditional
+    contributions included), in the assembly's order."""
+    return resolve(row.answers, tuple(axes)).services
+
+
+def first_covered(rows: Sequence[MatrixRow], axes: Sequence[Axis] = AXES) -> list[list[Pair]]:
+    """For each row, the pairs no earlier row holds: together, every valid pair once."""
+    axes = tuple(axes)
+    seen: set[Pair] = set()
+    found: list[list[Pair]] = []
+    for row in rows:
+        held = _pairs(row.answers, axes)
+        found.append(sorted(held - seen, key=repr))
+        seen.update(held)
+    return found
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Rows one CI job runs, and the servers (service containers) they need."""
+
+    name: str
+    rows: tuple[MatrixRow, ...]
+    servers: tuple[Service, ...]
+
+    @property
+    def row_ids(self) -> tuple[str, ...]:
+        return tuple(row.id for row in self.rows)
+
+    @property
+    def pythons(self) -> tuple[str, ...]:
+        return tuple(sorted({row.python_version for row in self.rows}))
+
+    @property
+    def select(self) -> str:
+        """A ``pytest -k`` expression for :data:`ROW_TESTS`: the rows' tests (their ids
+        in brackets, so no row id matches inside another) and the server checks."""
+        picked = [f"[{row_id}]" for row_id in self.row_ids]
+        picked += [f"{SERVER_TEST}[{server.name}]" for server in self.servers]
+        return " or ".join(picked)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """``SLIPWAY_<NAME>_URL`` for each server, at the service container's port."""
+        return {
+            server_env_var(server.name): server.url_at("127.0.0.1")
+            or f"tcp://127.0.0.1:{server.port}"
+            for server in self.servers
+        }
+
+    def slots(self, count: int = SERVICE_SLOTS) -> list[dict[str, Any]]:
+        """``count`` service containers for the workflow: the shard's, then blanks."""
+        if len(self.servers) > count:
+            raise ValueError(
+                f"shard {self.name} needs {len(self.servers)} servers but the workflow has "
+                f"{count} service slots: raise SERVICE_SLOTS and add slots to the workflow"
+            )
+        filled = [_container(server) for server in self.servers]
+        blank = {"name": "", "image": "", "port": "", "env": {}, "options": ""}
+        return filled + [dict(blank) for _ in range(count - len(filled))]
+
+    def as_json(self) -> dict[str, Any]:
+        """One ``strategy.matrix.include`` entry."""
+        return {
+            "name": self.name,
+            "rows": list(self.row_ids),
+            "select": self.select,
+            "paths": " ".join(ROW_TESTS),
+            "pythons": " ".join(self.pythons),
+            "servers": [server.name for server in self.servers],
+            "services": self.slots(),
+            "env": self.env,
+        }
+
+
+def _container(server: Service) -> dict[str, Any]:
+    options = ""
+    if server.healthcheck:
+        options = " ".join(
+            (
+                f"--health-cmd {shlex.quote(shlex.join(server.healthcheck))}",
+                "--health-interval 5s",
+                "--health-timeout 5s",
+                "--health-retries 12",
+            )
+        )
+    return {
+        "name": server.name,
+        "image": server.image,
+        "port": f"{server.port}:{server.port}",
+        "env": dict(server.environment),
+        "options": options,
+    }
+
+
+def shards(
+    rows: Sequence[MatrixRow] | None = None,
+    axes: Sequence[Axis] = AXES,
+    max_rows: int = MAX_SHARD_ROWS,
+) -> list[Shard]:
+    """Rows grouped by the set of servers they need, each group split into shards of at
+    most ``max_rows`` rows (in matrix order); the groups without servers first."""
+    if max_rows < 1:
+        raise ValueError("max_rows must be at least 1")
+    axes = tuple(axes)
+    rows = matrix(axes) if rows is None else rows
+    groups: dict[tuple[str, ...], tuple[list[MatrixRow], dict[str, Service]]] = {}
+    for row in rows:
+        needed = {server.name: server for server in row_servers(row, axes)}
+        key = tuple(sorted(needed))
+        members, servers = groups.setdefault(key, ([], {}))
+        members.append(row)
+        servers.update(needed)
+    found: list[Shard] = []
+    for key in sorted(groups, key=lambda names: (len(names), names)):
+        members, servers = groups[key]
+        label = "+".join(key) or "no-servers"
+        chunks = [members[start : start + max_rows] for start in range(0, len(members), max_rows)]
+        for index, chunk in enumerate(chunks, start=1):
+            name = label if len(chunks) == 1 else f"{label}-{index}"
+            ordered = tuple(servers[server] for server in key)
+            found.append(Shard(name, tuple(chunk), ordered))
+    return found
+
+
+def plan(
+    axes: Sequence[Axis] = AXES, max_rows: int = MAX_SHARD_ROWS, slots: int = SERVICE_SLOTS
+) -> dict[str, Any]:
+    """The shards as a workflow's ``strategy.matrix`` (``{"include": [...]}``)."""
+    found = shards(axes=axes, max_rows=max_rows)
+    return {"include": [{**shard.as_json(), "services": shard.slots(slots)} for shard in found]}
+
+
+def _level(factor: str, level: Level) -> str:
+    if level is None:
+        return f"{factor}=(not asked)"
+    if isinstance(level, bool):
+        return f"{factor}={'in' if level else 'out'}"
+    return f"{factor}={level}"
+
+
+def report(axes: Sequence[Axis] = AXES, max_rows: int = MAX_SHARD_ROWS) -> str:
+    """The matrix as text: each row's answers, first-covered pairs, servers and shard."""
+    axes = tuple(axes)
+    rows = matrix(axes)
+    found = shards(rows, axes, max_rows)
+    shard_of = {row.id: shard.name for shard in found for row in shard.rows}
+    covered = first_covered(rows, axes)
+    lines = [f"{len(rows)} rows in {len(found)} shards (at most {max_rows} rows each)", ""]
+    for number, (row, pairs) in enumerate(zip(rows, covered, strict=True), start=1):
+        servers = row_servers(row, axes)
+        lines.append(f"row {number}: {row.id}")
+        lines.append(f"  names:   {', '.join(row.names) or 'pairwise'}")
+        answers = ", ".join(f"{key}={value}" for key, value in row.answers.items())
+        lines.append(f"  answers: {answers}")
+        lines.append(
+            "  servers: "
+            + (", ".join(f"{server.name} ({server.image})" for server in servers) or "none")
+        )
+        lines.append(f"  shard:   {shard_of[row.id]}")
+        lines.append(f"  covers first ({len(pairs)} pairs):")
+        lines.extend(f"    {_level(*left)} x {_level(*right)}" for left, right in pairs)
+        lines.append("")
+    lines.append("shards:")
+    for shard in found:
+        needed = ", ".join(server.name for server in shard.servers) or "none"
+        lines.append(f"  {shard.name}: {len(shard.rows)} rows; servers: {needed}")
+        lines.extend(f"    {row_id}" for row_id in shard.row_ids)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None, axes: Sequence[Axis] = AXES) -> int:
+    """``python extensions/matrix.py [--json] [--max-rows N]``."""
+    parser = argparse.ArgumentParser(
+        prog="matrix",
+        description="Print the tested combinations, the pairs each covers first, the "
+        "backing servers each needs and the CI shard that runs it.",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print the shards as a workflow\'s strategy.matrix ({"include": [...]})',
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=MAX_SHARD_ROWS,
+        help=f"at most this many rows per shard (default {MAX_SHARD_ROWS})",
+    )
+    options = parser.parse_args(argv)
+    if options.max_rows < 1:
+        parser.error("--max-rows must be at least 1")
+    if options.json:
+        sys.stdout.write(json.dumps(plan(axes, options.max_rows), separators=(",", ":")) + "\n")
+    else:
+        sys.stdout.write(report(axes, options.max_rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,18 @@
+"""Print the test matrix: ``uv run python extensions/matrix.py [--json] [--max-rows N]``.
+
+Each row's answers, the pairs it is the first to cover, the backing servers it needs
+and the CI shard that runs it; ``--json`` prints the shards as the template workflow's
+``strategy.matrix``. See ``slipway_catalog.matrix.main``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from slipway_catalog.matrix import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
