@@ -17,7 +17,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain.items import (
@@ -65,14 +65,17 @@ class IdempotencyKeyRow(Base):
 
 
 class SqlItemRepository:
-    """The ``ItemRepository`` port on a SQLAlchemy session; each method is one transaction."""
+    """The ``ItemRepository`` port on SQLAlchemy; each method is one session and transaction.
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    Sessions open only when a method runs, so a read the cache answers borrows nothing.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
 
     async def get(self, item_id: uuid.UUID) -> Item | None:
-        async with self._session.begin():
-            row = await self._session.get(ItemRow, item_id)
+        async with self._sessions.begin() as session:
+            row = await session.get(ItemRow, item_id)
         return None if row is None else _to_item(row)
 
     async def list_page(self, owner_id: str, after: ItemCursor | None, limit: int) -> list[Item]:
@@ -81,8 +84,8 @@ class SqlItemRepository:
             position = tuple_(ItemRow.created_at, ItemRow.id)
             query = query.where(position > tuple_(after.created_at, after.id))
         query = query.order_by(ItemRow.created_at, ItemRow.id).limit(limit)
-        async with self._session.begin():
-            rows = await self._session.scalars(query)
+        async with self._sessions.begin() as session:
+            rows = await session.scalars(query)
             return [_to_item(row) for row in rows]
 
     async def find_by_idempotency_key(
@@ -93,8 +96,8 @@ class SqlItemRepository:
             .join(ItemRow, IdempotencyKeyRow.item_id == ItemRow.id)
             .where(IdempotencyKeyRow.owner_id == owner_id, IdempotencyKeyRow.key == key)
         )
-        async with self._session.begin():
-            found = (await self._session.execute(query)).first()
+        async with self._sessions.begin() as session:
+            found = (await session.execute(query)).first()
         if found is None:
             return None
         key_row, item_row = found
@@ -104,12 +107,12 @@ class SqlItemRepository:
         return stored, _to_item(item_row)
 
     async def add(self, item: Item, idempotency_key: IdempotencyKey | None) -> None:
-        async with self._session.begin():
-            self._session.add(_to_row(item))
+        async with self._sessions.begin() as session:
+            session.add(_to_row(item))
             if idempotency_key is None:
                 return
-            await self._session.flush()  # the key refers to the item: insert the item first
-            self._session.add(
+            await session.flush()  # the key refers to the item: insert the item first
+            session.add(
                 IdempotencyKeyRow(
                     owner_id=idempotency_key.owner_id,
                     key=idempotency_key.key,
@@ -119,7 +122,7 @@ class SqlItemRepository:
                 )
             )
             try:
-                await self._session.flush()
+                await session.flush()
             except IntegrityError as error:
                 raise IdempotencyKeyTakenError(idempotency_key.key) from error
 
@@ -134,14 +137,14 @@ class SqlItemRepository:
                 updated_at=item.updated_at,
             )
         )
-        async with self._session.begin():
-            result = await self._session.execute(statement)
+        async with self._sessions.begin() as session:
+            result = await session.execute(statement)
         return _rowcount(result) == 1
 
     async def delete(self, owner_id: str, item_id: uuid.UUID) -> bool:
         statement = delete(ItemRow).where(ItemRow.id == item_id, ItemRow.owner_id == owner_id)
-        async with self._session.begin():
-            result = await self._session.execute(statement)
+        async with self._sessions.begin() as session:
+            result = await session.execute(statement)
         return _rowcount(result) == 1
 
 

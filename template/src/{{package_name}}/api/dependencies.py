@@ -49,9 +49,14 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 
 
-async def get_item_service(session: SessionDep, cache: CacheDep, jobs: JobsDep) -> ItemService:
-    """The item rules on this request's session (``async def``: no threadpool hop)."""
-    return ItemService(SqlItemRepository(session), cache, jobs)
+async def get_item_service(resources: ResourcesDep) -> ItemService:
+    """The item rules; a session opens only when the cache cannot answer.
+
+    Taken straight from the resources, as each dependency costs a resolution per request.
+    """
+    return ItemService(
+        SqlItemRepository(resources.database.sessions), resources.cache, resources.jobs
+    )
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
