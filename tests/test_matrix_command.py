@@ -1,7 +1,7 @@
 """The matrix command: each row's answers, the pairs it covers first, the servers it
 needs and the CI shard that runs it; ``--json`` for the template workflow's matrix.
 
-``uv run python extensions/matrix.py [--json] [--max-rows N]``; the shards come from
+``uv run python scripts/matrix.py [--json] [--max-rows N]``; the shards come from
 the catalog (rows grouped by the servers their assemblies declare), so a choice that
 needs a new server gets its own shard and service containers without a workflow edit.
 """
@@ -36,7 +36,7 @@ from slipway_catalog.matrix import (
 from slipway_catalog.matrix import server_env_var as catalog_server_env_var
 from slipway_catalog.model import Axis, Service
 
-COMMAND = TEMPLATE_ROOT / "extensions" / "matrix.py"
+COMMAND = TEMPLATE_ROOT / "scripts" / "matrix.py"
 
 VALKEY = Service(
     name="valkey",

@@ -13,7 +13,9 @@ from conftest import TEMPLATE_ROOT
 pytestmark = pytest.mark.lint
 
 PYTHON_DIRS = [
-    name for name in ("extensions", "tests", "bench") if any((TEMPLATE_ROOT / name).rglob("*.py"))
+    name
+    for name in ("extensions", "tests", "bench", "scripts")
+    if any((TEMPLATE_ROOT / name).rglob("*.py"))
 ]
 
 

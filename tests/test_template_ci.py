@@ -142,7 +142,7 @@ def test_actions_are_pinned_as_the_generated_workflow_pins_them() -> None:
 def test_the_rows_come_from_the_matrix_command() -> None:
     found = jobs()
     plan_job, rows = found["plan"], found["rows"]
-    assert any("python extensions/matrix.py --json" in script for script in runs(plan_job))
+    assert any("python scripts/matrix.py --json" in script for script in runs(plan_job))
     assert plan_job["outputs"]["shards"] == "${{ steps.plan.outputs.shards }}"
     assert rows["needs"] == "plan" or "plan" in rows["needs"]
     assert rows["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.shards) }}"

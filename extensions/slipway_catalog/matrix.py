@@ -479,7 +479,7 @@ def report(axes: Sequence[Axis] = AXES, max_rows: int = MAX_SHARD_ROWS) -> str:
 
 
 def main(argv: Sequence[str] | None = None, axes: Sequence[Axis] = AXES) -> int:
-    """``python extensions/matrix.py [--json] [--max-rows N]``."""
+    """``python scripts/matrix.py [--json] [--max-rows N]``."""
     parser = argparse.ArgumentParser(
         prog="matrix",
         description="Print the tested combinations, the pairs each covers first, the "

@@ -1,4 +1,4 @@
-"""Print the test matrix: ``uv run python extensions/matrix.py [--json] [--max-rows N]``.
+"""Print the test matrix: ``uv run python scripts/matrix.py [--json] [--max-rows N]``.
 
 Each row's answers, the pairs it is the first to cover, the backing servers it needs
 and the CI shard that runs it; ``--json`` prints the shards as the template workflow's
@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The catalog is not an installed package: it lives beside the template, in extensions/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
 from slipway_catalog.matrix import main
 
