@@ -52,6 +52,10 @@ class Service:
     """The URL the service connects with, as ``scheme://user@{host}:{port}/db``."""
     url_env: str = ""
     """Env var (without the project prefix) that points the service at this server."""
+    secrets: tuple[tuple[str, str], ...] = ()
+    """(server variable, setting) pairs whose values must agree: ``("POSTGRES_PASSWORD",
+    "DATABASE__PASSWORD")``. Compose reads both from ``.env``; a CI job gives both one
+    throwaway value. The setting is an env var without the project prefix."""
 
     def url_at(self, host: str) -> str:
         """The URL as seen from where ``host`` reaches the server (empty: it takes none)."""

@@ -2,20 +2,91 @@
 
 Every choice opens the same ``database`` resource (``adapters/database.py``: the pool,
 sessions, readiness and migrations, the same for every database) and renders its own
-``adapters/dialect.py``, the slot through which that shared code builds the engine.
+``adapters/dialect.py``, the slot through which that shared code builds the engine, and
+its own ``tests/database.py``, through which the tests make and drop throwaway databases.
 """
 
-from ..model import Axis, Choice, Contract, Resource, Setting, SettingsGroup, Slot
+from ..model import Axis, Choice, Contract, Resource, Service, Setting, SettingsGroup, Slot
+
+SQL_DEPENDENCIES = ("sqlalchemy[asyncio]>=2.0.36", "alembic>=1.14")
+
+DATABASE_RESOURCE = Resource(
+    name="database",
+    module=".adapters.database",
+    opener="open_database",
+    type_module=".adapters.database",
+    type_name="Database",
+    readiness=True,
+)
+
+MIGRATE_ON_START = Setting(
+    "migrate_on_start",
+    "bool | None",
+    "None",
+    "Apply migrations at start-up; unset means only in development.",
+    example="",
+)
+ECHO = Setting("echo", "bool", "False", "Log every SQL statement (noisy).")
+
+
+def server_settings(url: str, *engine_fields: Setting) -> SettingsGroup:
+    """``DatabaseSettings`` for a database server: where, who, and how the pool behaves."""
+    return SettingsGroup(
+        name="database",
+        class_name="DatabaseSettings",
+        description="The SQL database behind the repositories.",
+        fields=(
+            Setting(
+                "url", "str", f'"{url}"', "SQLAlchemy URL of the database, without a password."
+            ),
+            Setting(
+                "password",
+                "SecretStr",
+                'SecretStr("")',
+                "Password for the URL's user; empty when the server needs none.",
+                secret=True,
+                example="",
+                imports=("from pydantic import SecretStr",),
+            ),
+            ECHO,
+            MIGRATE_ON_START,
+            Setting("pool_size", "int", "10", "Connections the pool keeps open."),
+            Setting("max_overflow", "int", "10", "Extra connections allowed under load."),
+            Setting(
+                "pool_timeout_seconds",
+                "float",
+                "5.0",
+                "How long a request waits for a free connection before it gets 503.",
+            ),
+            Setting(
+                "pool_recycle_seconds",
+                "int",
+                "1800",
+                "Reopen a connection older than this (ahead of server and proxy timeouts).",
+            ),
+            Setting(
+                "connect_timeout_seconds",
+                "float",
+                "5.0",
+                "How long opening a connection may take before the server counts as down.",
+            ),
+            *engine_fields,
+        ),
+    )
+
+
+STATEMENT_TIMEOUT = Setting(
+    "statement_timeout_seconds",
+    "float",
+    "30.0",
+    "The server cancels a statement running longer than this; 0 means no limit.",
+)
 
 SQLITE = Choice(
     value="sqlite",
     label="SQLite (embedded, no server)",
     description="SQLite through SQLAlchemy 2 async (aiosqlite), migrated by Alembic.",
-    dependencies=(
-        "sqlalchemy[asyncio]>=2.0.36",
-        "aiosqlite>=0.20",
-        "alembic>=1.14",
-    ),
+    dependencies=(*SQL_DEPENDENCIES, "aiosqlite>=0.20"),
     settings=(
         SettingsGroup(
             name="database",
@@ -28,35 +99,18 @@ SQLITE = Choice(
                     '"sqlite+aiosqlite:///./var/{package_name}.db"',
                     "SQLAlchemy URL of the database.",
                 ),
-                Setting("echo", "bool", "False", "Log every SQL statement (noisy)."),
-                Setting(
-                    "migrate_on_start",
-                    "bool | None",
-                    "None",
-                    "Apply migrations at start-up; unset means only in development.",
-                    example="",
-                ),
+                ECHO,
+                MIGRATE_ON_START,
             ),
         ),
     ),
-    resources=(
-        Resource(
-            name="database",
-            module=".adapters.database",
-            opener="open_database",
-            type_module=".adapters.database",
-            type_name="Database",
-            readiness=True,
-        ),
-    ),
+    resources=(DATABASE_RESOURCE,),
     files=(
         "src/{package_name}/adapters/dialect.py",
+        "tests/database.py",
         "tests/unit/test_sqlite.py",
     ),
-    test_settings=(
-        ("DATABASE__URL", "sqlite+aiosqlite:///{tmp_path}/app.db"),
-        ("DATABASE__MIGRATE_ON_START", "true"),
-    ),
+    test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
     filterwarnings=("ignore::DeprecationWarning:aiosqlite",),
     docs=(
         "Records live in a SQLite file (`var/` by default) through SQLAlchemy 2's async "
@@ -65,16 +119,91 @@ SQLITE = Choice(
     ),
 )
 
+POSTGRESQL = Choice(
+    value="postgresql",
+    label="PostgreSQL (server)",
+    description="PostgreSQL through SQLAlchemy 2 async (asyncpg), migrated by Alembic.",
+    dependencies=(*SQL_DEPENDENCIES, "asyncpg>=0.30"),
+    settings=(
+        server_settings("postgresql+asyncpg://postgres@127.0.0.1:5432/app", STATEMENT_TIMEOUT),
+    ),
+    services=(
+        Service(
+            name="postgres",
+            image="postgres:17-alpine",
+            port=5432,
+            environment=(("POSTGRES_DB", "app"),),
+            secrets=(("POSTGRES_PASSWORD", "DATABASE__PASSWORD"),),
+            healthcheck=("pg_isready", "-U", "postgres", "-d", "app"),
+            url="postgresql+asyncpg://postgres@{host}:{port}/app",
+            url_env="DATABASE__URL",
+        ),
+    ),
+    resources=(DATABASE_RESOURCE,),
+    files=(
+        "src/{package_name}/adapters/dialect.py",
+        "tests/database.py",
+        "tests/unit/test_postgresql.py",
+    ),
+    test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
+    docs=(
+        "Records live in PostgreSQL through SQLAlchemy 2's async engine on asyncpg, with "
+        "a bounded pool (pre-pinged, recycled, a wait timeout that answers 503) and a "
+        "server-side statement timeout. `make migrate` applies Alembic migrations; "
+        "development applies them at start-up. Compose runs `postgres:17`."
+    ),
+)
+
+MYSQL = Choice(
+    value="mysql",
+    label="MySQL / MariaDB (server)",
+    description="MySQL or MariaDB through SQLAlchemy 2 async (aiomysql), migrated by Alembic.",
+    dependencies=(*SQL_DEPENDENCIES, "aiomysql>=0.2"),
+    settings=(server_settings("mysql+aiomysql://root@127.0.0.1:3306/app", STATEMENT_TIMEOUT),),
+    services=(
+        Service(
+            name="mariadb",
+            image="mariadb:11.4",
+            port=3306,
+            environment=(("MARIADB_DATABASE", "app"),),
+            secrets=(("MARIADB_ROOT_PASSWORD", "DATABASE__PASSWORD"),),
+            healthcheck=("healthcheck.sh", "--connect", "--innodb_initialized"),
+            url="mysql+aiomysql://root@{host}:{port}/app",
+            url_env="DATABASE__URL",
+        ),
+    ),
+    resources=(DATABASE_RESOURCE,),
+    files=(
+        "src/{package_name}/adapters/dialect.py",
+        "tests/database.py",
+        "tests/unit/test_mysql.py",
+    ),
+    test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
+    docs=(
+        "Records live in MySQL or MariaDB (utf8mb4) through SQLAlchemy 2's async engine on "
+        "aiomysql: times stored in UTC to the microsecond, UUIDs in MariaDB's native "
+        "16-byte type, a bounded pool and a per-statement time limit. `make migrate` "
+        "applies Alembic migrations; development applies them at start-up. Compose runs "
+        "`mariadb:11.4`."
+    ),
+)
+
 DATABASE = Axis(
     name="database",
     question="Which database stores the service's records?",
-    choices=(SQLITE,),
+    choices=(SQLITE, POSTGRESQL, MYSQL),
     default=("sqlite",),
     contract=Contract(
         slots=(
-            # `create_engine` in adapters/database.py passes `engine_options(settings)` to
-            # SQLAlchemy's `create_async_engine`, then `configure_engine(engine)`.
-            Slot("src/{package_name}/adapters/dialect.py", ("engine_options", "configure_engine")),
+            # `create_engine` in adapters/database.py passes `engine_url(settings)` and
+            # `engine_options(settings)` to SQLAlchemy's `create_async_engine`, then
+            # `configure_engine(engine)`.
+            Slot(
+                "src/{package_name}/adapters/dialect.py",
+                ("engine_url", "engine_options", "configure_engine"),
+            ),
+            # tests/databases.py makes each test run's database through these.
+            Slot("tests/database.py", ("create_database", "drop_database")),
         ),
         resource="database",
         port=".adapters.database:Database",

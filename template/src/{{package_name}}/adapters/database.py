@@ -1,8 +1,11 @@
 """The SQL database: an async engine, a session factory and Alembic migrations.
 
 What differs from one database to another comes through one slot: ``dialect.py``,
-which each database slice renders with two functions.
+which each database slice renders with three functions.
 
+``engine_url(settings: DatabaseSettings) -> URL``
+    The URL to connect with: ``settings.url``, plus the password held apart as a
+    secret where the database has one.
 ``engine_options(settings: DatabaseSettings) -> dict[str, Any]``
     Keyword arguments for ``create_async_engine`` beyond the URL, ``echo`` and
     ``pool_pre_ping``: pool sizes and timeouts, the driver's ``connect_args`` (a
@@ -13,14 +16,17 @@ which each database slice renders with two functions.
     offset, reading every ``DateTime(timezone=True)`` column back aware, in UTC.
 
 Everything below (the ``Database`` resource, sessions, readiness, migrations) works
-on whichever engine they make.
+on whichever engine they make. A database that cannot be reached never crashes the
+service: the process starts, readiness answers 503 until the server answers (applying
+the migrations then, where it migrates at start-up), and a request that cannot get a
+connection gets 503.
 """
 
+import asyncio
 import importlib
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -28,6 +34,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -35,8 +43,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from ..domain.errors import UnavailableError
 from ..settings import DatabaseSettings, Settings
-from .dialect import configure_engine, engine_options
+from .dialect import configure_engine, engine_options, engine_url
 from .migration_branches import reconcile, record_branches
 from .orm import Base
 
@@ -44,32 +53,88 @@ ALEMBIC_CONFIG = Path("alembic.ini")
 logger = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,  # refused, lost, timed out or cancelled on the server
+    InterfaceError,  # the driver's connection is closed
+    PoolTimeoutError,  # no pooled connection came free in time
+    OSError,  # the socket could not be opened at all
+    TimeoutError,
+)
+"""What "the database cannot answer now" looks like, whichever the engine."""
+
+
 class Database:
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    """The engine and its sessions; readiness applies migrations still owed."""
+
+    def __init__(self, engine: AsyncEngine, *, migrations_owed: bool = False) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._migrations_owed = migrations_owed
+        self._migrating = asyncio.Lock()
 
     async def ping(self) -> None:
+        """Raise unless the database answers (and is migrated, where that is owed)."""
+        if self._migrations_owed:
+            await self.apply_owed_migrations()
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    async def apply_owed_migrations(self) -> None:
+        async with self._migrating:
+            if self._migrations_owed:
+                await upgrade_to_head(self.engine)
+                self._migrations_owed = False
 
 
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
-    """Open the pool (migrating first where configured); dispose of it on exit."""
+    """Open the pool, migrating first where configured; dispose of it on exit.
+
+    A server that is down at start-up is logged, not fatal: readiness retries.
+    """
     engine = create_engine(settings.database)
+    database = Database(engine, migrations_owed=migrates_on_start(settings))
     try:
-        if migrates_on_start(settings):
-            await upgrade_to_head(engine)
-        yield Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+        await _first_contact(database)
+        yield database
     finally:
         await engine.dispose()
+
+
+async def _first_contact(database: Database) -> None:
+    try:
+        await database.ping()
+    except UNAVAILABLE_ERRORS as error:
+        logger.warning(
+            "database.unavailable",
+            error=type(error).__name__,
+            reason=str(error).partition("\n")[0],
+            retry="on each readiness check",
+        )
+
+
+@asynccontextmanager
+async def unavailable_as_domain_error() -> AsyncIterator[None]:
+    """Turn "the database cannot answer now" into ``UnavailableError`` (a 503)."""
+    try:
+        yield
+    except UNAVAILABLE_ERRORS as error:
+        raise UnavailableError("The database is unavailable; try again shortly.") from error
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits when the block ends, rolls back if it raises."""
+    async with unavailable_as_domain_error(), sessions.begin() as session:
+        yield session
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An engine on ``settings.url``, set up as the database slice's ``dialect`` says."""
     engine = create_async_engine(
-        settings.url, echo=settings.echo, pool_pre_ping=True, **engine_options(settings)
+        engine_url(settings), echo=settings.echo, pool_pre_ping=True, **engine_options(settings)
     )
     configure_engine(engine)
     return engine

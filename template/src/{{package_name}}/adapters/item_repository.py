@@ -29,6 +29,7 @@ from ..domain.items import (
     Item,
     ItemCursor,
 )
+from .database import transaction
 from .orm import Base, as_utc
 
 OWNER_ID_MAX_LENGTH = 64
@@ -74,7 +75,7 @@ class SqlItemRepository:
         self._sessions = sessions
 
     async def get(self, item_id: uuid.UUID) -> Item | None:
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             row = await session.get(ItemRow, item_id)
         return None if row is None else _to_item(row)
 
@@ -84,7 +85,7 @@ class SqlItemRepository:
             position = tuple_(ItemRow.created_at, ItemRow.id)
             query = query.where(position > tuple_(after.created_at, after.id))
         query = query.order_by(ItemRow.created_at, ItemRow.id).limit(limit)
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             rows = await session.scalars(query)
             return [_to_item(row) for row in rows]
 
@@ -96,7 +97,7 @@ class SqlItemRepository:
             .join(ItemRow, IdempotencyKeyRow.item_id == ItemRow.id)
             .where(IdempotencyKeyRow.owner_id == owner_id, IdempotencyKeyRow.key == key)
         )
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             found = (await session.execute(query)).first()
         if found is None:
             return None
@@ -107,7 +108,7 @@ class SqlItemRepository:
         return stored, _to_item(item_row)
 
     async def add(self, item: Item, idempotency_key: IdempotencyKey | None) -> None:
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             session.add(_to_row(item))
             if idempotency_key is None:
                 return
@@ -137,13 +138,13 @@ class SqlItemRepository:
                 updated_at=item.updated_at,
             )
         )
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             result = await session.execute(statement)
         return _rowcount(result) == 1
 
     async def delete(self, owner_id: str, item_id: uuid.UUID) -> bool:
         statement = delete(ItemRow).where(ItemRow.id == item_id, ItemRow.owner_id == owner_id)
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             result = await session.execute(statement)
         return _rowcount(result) == 1
 

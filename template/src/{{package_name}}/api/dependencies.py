@@ -11,6 +11,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..adapters.database import unavailable_as_domain_error
 from ..adapters.item_repository import SqlItemRepository
 from ..domain.items import ItemService
 from ..domain.ports import Cache, JobQueue
@@ -32,7 +33,7 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """A session for this request only; it borrows a connection when first used."""
-    async with resources.database.sessions() as session:
+    async with unavailable_as_domain_error(), resources.database.sessions() as session:
         yield session
 
 

@@ -15,6 +15,7 @@ from ..domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     PreconditionFailedError,
+    UnavailableError,
 )
 from .openapi import install_openapi
 from .problems import problem_response
@@ -25,7 +26,10 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     PreconditionFailedError: 412,
+    UnavailableError: 503,
 }
+RETRY_AFTER_SECONDS = 1
+"""What a 503 asks the client to wait before retrying."""
 
 # Pydantic's messages that speak Python rather than JSON.
 _MESSAGE_BY_ERROR_TYPE = {
@@ -47,8 +51,15 @@ async def _domain_error(request: Request, error: DomainError) -> Response:
         (STATUS_BY_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_BY_ERROR),
         400,
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem_response(request.scope, status, error.detail, headers=headers)
+    return problem_response(request.scope, status, error.detail, headers=_headers_for(status))
+
+
+def _headers_for(status: int) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if status == 503:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return None
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:

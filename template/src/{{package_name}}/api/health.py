@@ -3,11 +3,13 @@
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from ..resources import ReadinessCheck
 from .dependencies import ResourcesDep
+from .problems import Problem, problem_response
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -19,9 +21,9 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok"]
     checks: dict[str, str]
-    """Per backing service: "ok", or why it failed."""
+    """Per backing service: "ok"."""
 
 
 @router.get("/live")
@@ -30,15 +32,30 @@ async def live() -> Liveness:
     return Liveness(status="ok")
 
 
-@router.get("/ready", responses={503: {"model": Readiness}})
-async def ready(resources: ResourcesDep, response: Response) -> Readiness:
-    """Every backing service answers; send traffic only while this is 200."""
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Problem, "description": "A backing service does not answer"}},
+)
+async def ready(request: Request, resources: ResourcesDep) -> Readiness | Response:
+    """Every backing service answers; send traffic only while this is 200.
+
+    Otherwise 503 problem+json naming each one that failed, with ``checks`` giving
+    every service's result ("ok", or why it failed).
+    """
     probes = resources.readiness_checks()
     results = await asyncio.gather(*(_check(probe) for probe in probes.values()))
     checks = dict(zip(probes, results, strict=True))
-    healthy = all(result == "ok" for result in results)
-    response.status_code = 200 if healthy else 503
-    return Readiness(status="ok" if healthy else "unavailable", checks=checks)
+    failed = [name for name, result in checks.items() if result != "ok"]
+    if not failed:
+        return Readiness(status="ok", checks=checks)
+    return problem_response(
+        request.scope,
+        503,
+        f"Not ready: {', '.join(failed)} unavailable.",
+        headers={"Retry-After": "1"},
+        checks=checks,
+    )
 
 
 async def _check(check: ReadinessCheck) -> str:

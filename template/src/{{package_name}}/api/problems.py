@@ -28,6 +28,8 @@ class Problem(BaseModel):
     instance: str | None = None
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    checks: dict[str, str] | None = None
+    """On a 503 from ``/health/ready``: each backing service's result."""
 
 
 def request_id_of(scope: Scope) -> str | None:

@@ -27,3 +27,7 @@ class PermissionDeniedError(DomainError):
 
 class PreconditionFailedError(DomainError):
     """A conditional request's precondition (``If-Match``) does not hold."""
+
+
+class UnavailableError(DomainError):
+    """A backing service cannot answer now; the same request may succeed shortly."""
