@@ -52,6 +52,8 @@ class Service:
     """The URL the service connects with, as ``scheme://user@{host}:{port}/db``."""
     url_env: str = ""
     """Env var (without the project prefix) that points the service at this server."""
+    command: tuple[str, ...] = ()
+    """Arguments for the server's image, where compose runs it (CI services take none)."""
     secrets: tuple[tuple[str, str], ...] = ()
     """(server variable, setting) pairs whose values must agree: ``("POSTGRES_PASSWORD",
     "DATABASE__PASSWORD")``. Compose reads both from ``.env``; a CI job gives both one

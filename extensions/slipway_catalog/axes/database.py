@@ -158,7 +158,8 @@ MYSQL = Choice(
     value="mysql",
     label="MySQL / MariaDB (server)",
     description="MySQL or MariaDB through SQLAlchemy 2 async (aiomysql), migrated by Alembic.",
-    dependencies=(*SQL_DEPENDENCIES, "aiomysql>=0.2"),
+    # SQLAlchemy 2.1 is the first to give `Uuid` MariaDB's native 16-byte type (2.0: CHAR(32)).
+    dependencies=("sqlalchemy[asyncio]>=2.1", "alembic>=1.14", "aiomysql>=0.2"),
     settings=(server_settings("mysql+aiomysql://root@127.0.0.1:3306/app", STATEMENT_TIMEOUT),),
     services=(
         Service(
@@ -166,6 +167,9 @@ MYSQL = Choice(
             image="mariadb:11.4",
             port=3306,
             environment=(("MARIADB_DATABASE", "app"),),
+            # Strings compare exactly, as on every other engine (keys differing in case
+            # stay distinct); the tests create their databases the same way.
+            command=("--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"),
             secrets=(("MARIADB_ROOT_PASSWORD", "DATABASE__PASSWORD"),),
             healthcheck=("healthcheck.sh", "--connect", "--innodb_initialized"),
             url="mysql+aiomysql://root@{host}:{port}/app",
@@ -181,10 +185,12 @@ MYSQL = Choice(
     test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
     docs=(
         "Records live in MySQL or MariaDB (utf8mb4) through SQLAlchemy 2's async engine on "
-        "aiomysql: times stored in UTC to the microsecond, UUIDs in MariaDB's native "
-        "16-byte type, a bounded pool and a per-statement time limit. `make migrate` "
-        "applies Alembic migrations; development applies them at start-up. Compose runs "
-        "`mariadb:11.4`."
+        "aiomysql: times stored in UTC to the microsecond (`DATETIME(6)`), UUIDs in "
+        "MariaDB's native 16-byte type (`CHAR(32)` on MySQL), a strict `sql_mode`, a "
+        "bounded pool and a per-statement time limit. Create the database with "
+        "`CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, so strings compare exactly, as the "
+        "tests' databases do. `make migrate` applies Alembic migrations; development "
+        "applies them at start-up. Compose runs `mariadb:11.4`."
     ),
 )
 

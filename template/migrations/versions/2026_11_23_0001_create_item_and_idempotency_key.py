@@ -52,7 +52,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_idempotency_key_item_id"), table_name="idempotency_key")
+    # Dropping the table drops its indexes; MySQL refuses to drop first one a foreign key uses.
     op.drop_table("idempotency_key")
     op.drop_index("ix_item_owner_id_created_at_id", table_name="item")
     op.drop_table("item")

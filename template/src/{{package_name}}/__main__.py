@@ -13,7 +13,7 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
-from .adapters.database import migrate, migrates_on_start
+from .adapters.database import UNAVAILABLE_ERRORS, migrate, migrates_on_start
 from .adapters.migration_branches import UnknownRevisionError
 from .app import create_app
 from .observability.logging import configure_logging
@@ -34,16 +34,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(describe_invalid_settings(error), file=sys.stderr)
         return 2
     configure_logging(settings.logging, cache_loggers=settings.environment != "test")
+    migrated = False
     if command == "migrate" or migrates_on_start(settings):
         # Before the port opens: a refused migration is one line, not a lifespan traceback.
         try:
             asyncio.run(migrate(settings.database))
+            migrated = True
         except UnknownRevisionError as refusal:
             print(refusal, file=sys.stderr)
             return 1
+        except UNAVAILABLE_ERRORS as error:
+            if command == "migrate":
+                print(describe_unreachable_database(error), file=sys.stderr)
+                return 1
+            # Serve anyway: readiness answers 503, and migrates once the database answers.
     if command == "serve":
-        serve(_without_start_migrations(settings))
+        serve(_without_start_migrations(settings) if migrated else settings)
     return 0
+
+
+def describe_unreachable_database(error: Exception) -> str:
+    reason = str(error).partition("\n")[0] or type(error).__name__
+    return (
+        f"The database cannot be reached ({reason}); start it, "
+        f"or point {ENV_PREFIX}DATABASE__URL at it"
+    )
 
 
 def serve(settings: Settings) -> None:
