@@ -7,9 +7,9 @@ which each database slice renders with three functions.
     The URL to connect with: ``settings.url``, plus the password held apart as a
     secret where the database has one.
 ``engine_options(settings: DatabaseSettings) -> dict[str, Any]``
-    Keyword arguments for ``create_async_engine`` beyond the URL, ``echo`` and
-    ``pool_pre_ping``: pool sizes and timeouts, the driver's ``connect_args`` (a
-    statement timeout for asyncpg, say). No I/O.
+    Keyword arguments for ``create_async_engine`` beyond the URL and ``echo``: pool
+    sizes and timeouts, the driver's ``connect_args`` (a statement timeout for asyncpg,
+    say), ``pool_pre_ping=False`` where a connection cannot drop. No I/O.
 ``configure_engine(engine: AsyncEngine) -> None``
     Runs once, before the first connection: whatever the URL needs on disk,
     per-connection set-up (``connect`` events) and, where the database keeps no
@@ -133,9 +133,9 @@ async def transaction(
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An engine on ``settings.url``, set up as the database slice's ``dialect`` says."""
-    engine = create_async_engine(
-        engine_url(settings), echo=settings.echo, pool_pre_ping=True, **engine_options(settings)
-    )
+    # Ping a pooled connection before lending it, unless the engine says it need not.
+    options = {"pool_pre_ping": True, **engine_options(settings)}
+    engine = create_async_engine(engine_url(settings), echo=settings.echo, **options)
     configure_engine(engine)
     return engine
 
