@@ -24,8 +24,13 @@ Constants and helpers
     ``require_server(name, url)``  the URL once reachable, else skip (or fail
                                when ``SLIPWAY_REQUIRE_SERVERS=1``, as ``.ci/run`` sets).
     ``project_service_url(service)``  the URL a project gets for a ``model.Service``.
+    ``container_start_problems(image, env, url)``  why a database container would not
+                               start or would refuse the URL's user (``IMAGE_STARTS``).
     ``service_env(project)``   ``{PREFIX+url_env: url}`` for the project's services,
-                               each checked with ``require_server``.
+                               each checked with ``require_server``; a service's
+                               ``secrets`` settings get the URL's password (or empty),
+                               which the URL then leaves out.
+    ``without_password(url)``  the URL without its password.
     ``text_files(root)``       the rendered text files (``.git`` and caches excluded).
     ``git(cwd, *args)``        run git with a fixed test identity; returns stdout.
     ``snapshot_template(dst)`` a fresh clone of the template whose last commit is the
@@ -67,7 +72,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 import yaml
@@ -353,14 +358,64 @@ def project_service_url(service: Service) -> str:
     return urlunsplit(target._replace(netloc=source.netloc, path=source.path or target.path))
 
 
+def without_password(url: str) -> str:
+    """``url`` with its password (if any) left out; the user stays."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = (parts.username or "") + "@" + parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def service_env(project: RenderedProject) -> dict[str, str]:
-    """Env vars that point ``project`` at its backing servers (skips when one is down)."""
+    """Env vars that point ``project`` at its backing servers (skips when one is down).
+
+    A server whose password the project reads from a setting of its own (the service's
+    ``secrets``) gets the URL without the password, and each such setting the URL's
+    password, or empty: never the random one the project's ``.env`` holds.
+    """
     env: dict[str, str] = {}
     for service in project.assembly.services:
         url = require_server(service.name, project_service_url(service), service.port)
+        if service.secrets:
+            password, url = unquote(urlsplit(url).password or ""), without_password(url)
+            env.update({project.env_prefix + setting: password for _, setting in service.secrets})
         if service.url_env:
             env[project.env_prefix + service.url_env] = url
     return env
+
+
+IMAGE_STARTS: dict[str, tuple[str, frozenset[str]]] = {
+    "postgres": ("postgres", frozenset({"POSTGRES_PASSWORD", "POSTGRES_HOST_AUTH_METHOD"})),
+    "mariadb": (
+        "root",
+        frozenset(
+            {
+                "MARIADB_ROOT_PASSWORD",
+                "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+                "MARIADB_RANDOM_ROOT_PASSWORD",
+            }
+        ),
+    ),
+}
+"""Database images by repository: the superuser the entrypoint creates, and the
+variables of which it needs one (non-empty) to initialise, else the container exits."""
+
+
+def container_start_problems(image: str, env: Mapping[str, str], url: str) -> list[str]:
+    """Why a container of ``image`` with ``env`` would not start, or would refuse the
+    user of ``url`` (the URL a project gets for it); empty when it would serve it."""
+    repository = image.rpartition(":")[0] or image
+    if repository not in IMAGE_STARTS:
+        return []
+    superuser, needs_one = IMAGE_STARTS[repository]
+    problems = []
+    if not any(env.get(variable) for variable in needs_one):
+        problems.append(f"{image} starts only with one of {sorted(needs_one)} set")
+    user = urlsplit(url).username
+    if user != superuser:
+        problems.append(f"{image} creates the user {superuser!r}, but the URL is for {user!r}")
+    return problems
 
 
 # --- fixtures ---------------------------------------------------------------------

@@ -3,9 +3,12 @@
 Every tested combination is rendered (``rendered_row``, from the catalog's matrix) and
 its ``Dockerfile`` goes through hadolint, ``compose.yaml`` through the Compose spec and
 the CI workflow through GitHub's workflow schema (both vendored by check-jsonschema)
-and actionlint, with shellcheck on its ``run:`` scripts. No offered choice needs a
-backing server yet, so a synthetic one is added to a assembly to prove that a
-slice's ``Service`` reaches compose and CI as the contribution model promises.
+and actionlint, with shellcheck on its ``run:`` scripts (no Docker engine is needed).
+The rows with a database server (PostgreSQL, MariaDB) also show that the server and
+the service share its password: from ``.env`` in Compose, one throwaway value in CI.
+A synthetic bare server (no environment, health check or URL) is added to a
+PostgreSQL row's assembly to prove the least a slice's ``Service`` may declare reaches
+compose and CI as the contribution model promises.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-from conftest import DEFAULT_ROW, RenderedProject, git, run_copier, snapshot_template
+from conftest import (
+    DEFAULT_ROW,
+    RenderedProject,
+    catalog_services,
+    container_start_problems,
+    git,
+    run_copier,
+    snapshot_template,
+)
 from slipway_catalog.model import Service
 
 pytestmark = pytest.mark.copier
@@ -37,18 +49,13 @@ OWNED = (
     WORKFLOW,
 )
 """The files this module checks, where the project has them."""
+REQUIRED = "set it in .env or the environment"
+"""Compose's message when a required variable is unset."""
 
-POSTGRES = Service(
-    name="postgres",
-    image="postgres:17-alpine",
-    port=5432,
-    environment=(("POSTGRES_PASSWORD", "postgres"), ("POSTGRES_DB", "app")),
-    healthcheck=("pg_isready", "-U", "postgres", "-d", "app"),
-    url="postgresql+asyncpg://postgres:postgres@{host}:{port}/app",
-    url_env="DATABASE__URL",
-)
 MEMCACHED = Service(name="memcached", image="memcached:1.6-alpine", port=11211)
 """No environment, health check or URL: the bare minimum a slice may declare."""
+POSTGRES = catalog_services()["postgres"]
+"""The catalog's, for ``database=postgresql``."""
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -211,6 +218,69 @@ def test_workflow_is_least_privilege(rendered_row: RenderedProject) -> None:
         assert setup_uv["with"]["python-version"] == rendered_row.python_version
 
 
+def test_compose_gives_a_server_the_services_own_secret(rendered_row: RenderedProject) -> None:
+    """PostgreSQL's or MariaDB's password is the variable the service reads it from,
+    required from ``.env``; the app and the migration wait until the server is healthy."""
+    assembly = rendered_row.assembly
+    shared = [service for service in assembly.services if service.secrets]
+    if COMPOSE.as_posix() not in assembly.files or not shared:
+        pytest.skip("no server shares a secret with this combination's service")
+    services = load_yaml(rendered_row.path / COMPOSE)["services"]
+    app = services["app"]["environment"]
+    for service in shared:
+        environment = services[service.name]["environment"]
+        for variable, setting in service.secrets:
+            name = assembly.env_prefix + setting
+            assert environment[variable] == app[name] == f"${{{name}:?{REQUIRED}}}"
+        url = app[assembly.env_prefix + service.url_env]
+        assert urlsplit(url).password is None, f"{url} carries a password"
+        assert not container_start_problems(service.image, environment, url)
+        for dependent in ("app", "migrate"):
+            depends_on = services[dependent]["depends_on"][service.name]
+            assert depends_on == {"condition": "service_healthy"}, dependent
+
+
+def test_compose_keeps_a_servers_data_and_runs_it_as_the_catalog_says(
+    rendered_row: RenderedProject,
+) -> None:
+    """A server's data outlives ``docker compose down`` in a named volume; its command
+    (MariaDB's exact collation) reaches the container."""
+    assembly = rendered_row.assembly
+    servers = [service for service in assembly.services if service.data or service.command]
+    if COMPOSE.as_posix() not in assembly.files or not servers:
+        pytest.skip("no server here keeps data or takes a command")
+    compose = load_yaml(rendered_row.path / COMPOSE)
+    for service in servers:
+        container = compose["services"][service.name]
+        if service.data:
+            volume = f"{service.name}-data"
+            assert f"{volume}:{service.data}" in container["volumes"]
+            assert volume in compose["volumes"]
+        assert container.get("command", []) == list(service.command)
+
+
+def test_ci_gives_a_server_and_the_tests_one_throwaway_secret(
+    rendered_row: RenderedProject,
+) -> None:
+    assembly = rendered_row.assembly
+    shared = [service for service in assembly.services if service.secrets]
+    if WORKFLOW.as_posix() not in assembly.files or not shared:
+        pytest.skip("no server shares a secret with this combination's service")
+    job = load_yaml(rendered_row.path / WORKFLOW)["jobs"]["check"]
+    dotenv_values = set(dotenv(rendered_row.path).values())
+    for service in shared:
+        environment = job["services"][service.name]["env"]
+        for variable, setting in service.secrets:
+            value = job["env"][assembly.env_prefix + setting]
+            assert environment[variable] == value
+            assert value, f"{variable} empty"
+            assert value not in dotenv_values, "CI must not use the project's own .env value"
+        url = job["env"][assembly.env_prefix + service.url_env]
+        assert url == service.url_at("127.0.0.1")
+        assert urlsplit(url).password is None, f"{url} carries a password"
+        assert not container_start_problems(service.image, environment, url)
+
+
 def test_secrets_are_never_shown(rendered_row: RenderedProject) -> None:
     secret_names = {var.name for var in rendered_row.assembly.env_vars if var.secret}
     values = [value for name, value in dotenv(rendered_row.path).items() if name in secret_names]
@@ -225,12 +295,12 @@ def test_secrets_are_never_shown(rendered_row: RenderedProject) -> None:
             assert not any(value and value in text for value in values), f"{relative} leaks"
 
 
-# --- a backing service, contributed the way a future slice would ------------------
+# --- a bare backing server, contributed the way a future slice would ----------------
 
 
 SERVICES_CONTRIBUTION = """
 
-# A slice declaring two backing services, as a future one would.
+# A slice declaring a bare backing server, as a future one might.
 import dataclasses as _dataclasses
 
 from .model import Service
@@ -240,23 +310,24 @@ _resolve_without_services = resolve
 
 def resolve(*args, **kwargs):
     assembly = _resolve_without_services(*args, **kwargs)
-    extra = ({postgres!r}, {memcached!r})
+    extra = ({memcached!r},)
     return _dataclasses.replace(assembly, services=(*assembly.services, *extra))
 """
 
 
 @pytest.fixture(scope="module")
 def with_services(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default project rendered from a template whose catalog declares two services."""
+    """A PostgreSQL project rendered from a template whose catalog adds memcached."""
     template = snapshot_template(tmp_path_factory.mktemp("template") / "slipway")
     package = template / "extensions" / "slipway_catalog" / "__init__.py"
-    contribution = SERVICES_CONTRIBUTION.format(postgres=POSTGRES, memcached=MEMCACHED)
+    contribution = SERVICES_CONTRIBUTION.format(memcached=MEMCACHED)
     package.write_text(package.read_text(encoding="utf-8") + contribution, encoding="utf-8")
-    git(template, "commit", "--quiet", "--all", "--message", "Two backing services")
+    git(template, "commit", "--quiet", "--all", "--message", "A bare backing server")
     destination = tmp_path_factory.mktemp("services") / "project"
+    answers = {**DEFAULT_ROW.data, "database": "postgresql"}
     result = run_copier(
         "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
-        *(argument for key, value in DEFAULT_ROW.data.items() for argument in ("-d", f"{key}={value}")),
+        *(argument for key, value in answers.items() for argument in ("-d", f"{key}={value}")),
         str(template), str(destination),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -265,32 +336,39 @@ def with_services(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_services_reach_compose(with_services: Path) -> None:
     compose_spec(with_services)
+    prefix = env_prefix(with_services)
     services = load_yaml(with_services / COMPOSE)["services"]
     postgres = services["postgres"]
     assert postgres["image"] == POSTGRES.image
     assert postgres["ports"] == ["127.0.0.1:5432:5432"]
-    assert postgres["environment"] == dict(POSTGRES.environment)
+    password = f"${{{prefix}DATABASE__PASSWORD:?{REQUIRED}}}"
+    assert postgres["environment"] == {**dict(POSTGRES.environment), "POSTGRES_PASSWORD": password}
     assert postgres["healthcheck"]["test"] == ["CMD", *POSTGRES.healthcheck]
-    assert "healthcheck" not in services["memcached"]
+    assert set(services["memcached"]) == {"image", "ports", "restart"}
     for dependent in ("app", "migrate"):
         depends_on = services[dependent]["depends_on"]
         assert depends_on["postgres"] == {"condition": "service_healthy"}
         assert depends_on["memcached"] == {"condition": "service_started"}
-    url_env = env_prefix(with_services) + POSTGRES.url_env
-    assert services["app"]["environment"][url_env] == POSTGRES.url_at("postgres")
+    environment = services["app"]["environment"]
+    assert environment[prefix + POSTGRES.url_env] == POSTGRES.url_at("postgres")
+    assert environment[f"{prefix}DATABASE__PASSWORD"] == password
 
 
 def test_services_reach_ci(with_services: Path) -> None:
     workflow_checks(with_services)
+    prefix = env_prefix(with_services)
     job = load_yaml(with_services / WORKFLOW)["jobs"]["check"]
     postgres = job["services"]["postgres"]
     assert postgres["image"] == POSTGRES.image
     assert postgres["ports"] == ["5432:5432"]
-    assert postgres["env"] == dict(POSTGRES.environment)
+    password = postgres["env"]["POSTGRES_PASSWORD"]
+    assert postgres["env"] == {**dict(POSTGRES.environment), "POSTGRES_PASSWORD": password}
     assert '--health-cmd "pg_isready -U postgres -d app"' in postgres["options"]
     assert set(job["services"]["memcached"]) == {"image", "ports"}
-    url_env = env_prefix(with_services) + POSTGRES.url_env
-    assert job["env"] == {url_env: POSTGRES.url_at("127.0.0.1")}
+    assert job["env"] == {
+        prefix + POSTGRES.url_env: POSTGRES.url_at("127.0.0.1"),
+        f"{prefix}DATABASE__PASSWORD": password,
+    }
 
 
 def test_services_reach_the_readme(with_services: Path) -> None:

@@ -7,9 +7,12 @@ Per matrix row, in one pytest-xdist worker (``xdist_group`` = the row id):
    with the row's Python (a missing dependency fails here, a shared venv would hide it);
 3. the project's own tools from that venv: ``ruff check``, ``ruff format --check``,
    ``black --check``, ``mypy`` (strict, as the project configures it);
-4. the project's own test suite, against real backing servers when it needs any;
-5. boot ``python -m <package>`` as a real process, wait for ``/health/ready``, walk the
-   example flow over HTTP, then SIGTERM and expect a clean exit.
+4. the project's own test suite, against real backing servers when it needs any (its
+   ``tests/databases.py`` gives each run a database of its own);
+5. ``migrate`` twice, then boot ``python -m <package>`` as a real process, wait for
+   ``/health/ready``, walk the example flow over HTTP, then SIGTERM and expect a clean
+   exit: each on a database of its own, made and dropped through the project's
+   ``tests/database.py``, so no row or run shares one.
 
 Run only these with ``uv run pytest -m generated``; skip them with ``-m "not generated"``.
 """
@@ -249,7 +252,13 @@ def test_migrate_command_is_idempotent(generated: GeneratedProject, tmp_path: Pa
     project = generated.project
     if not project.assembly.migrations:
         pytest.skip("no database migrations in this combination")
-    env = boot_env(project, tmp_path, free_port())
+    with own_database(generated) as database:
+        migrate_twice(generated, {**boot_env(project, tmp_path, free_port()), **database})
+
+
+def migrate_twice(generated: GeneratedProject, env: Mapping[str, str]) -> None:
+    """``migrate`` twice on the database ``env`` names, leaving it at every head."""
+    project = generated.project
     command = (str(generated.python), "-m", project.package_name, "migrate")
     generated.check("migrate", *command, extra_env=env)
     generated.check("migrate again", *command, extra_env=env)
@@ -259,6 +268,63 @@ def test_migrate_command_is_idempotent(generated: GeneratedProject, tmp_path: Pa
     heads = [line for line in current.stdout.splitlines() if line.strip()]
     assert heads, "migrate left the database without a revision"
     assert all("head)" in line for line in heads), current.stdout  # "(head)", "(effective head)"
+
+
+# --- a database of the row's own -------------------------------------------------
+
+DATABASE_URL = "DATABASE__URL"
+"""The setting that names the database (without the project's prefix)."""
+
+CREATE_DATABASE = """
+import asyncio
+
+from tests.database import create_database
+from {package}.settings import Settings
+
+print(asyncio.run(create_database(Settings().database)).url)
+"""
+DROP_DATABASE = """
+import asyncio, sys
+
+from tests.database import drop_database
+from {package}.settings import Settings
+
+asyncio.run(drop_database(Settings().database.model_copy(update={{"url": sys.argv[1]}})))
+"""
+"""Run the project's own ``tests/database.py`` (the database axis's slot) with its venv."""
+
+
+def has_database(project: RenderedProject) -> bool:
+    return any(resource.name == "database" for resource in project.assembly.resources)
+
+
+@contextmanager
+def own_database(generated: GeneratedProject) -> Iterator[dict[str, str]]:
+    """A new, empty database on the row's server, made and dropped (even when the body
+    fails) by the project's own ``tests/database.py``; yields the env vars that point
+    the service at it: its server's (``service_env``) and its URL. Without a database
+    resource it yields none and makes nothing."""
+    project = generated.project
+    if not has_database(project):
+        yield {}
+        return
+    servers = service_env(project)
+    script = CREATE_DATABASE.format(package=project.package_name)
+    created = generated.check(
+        "create database", str(generated.python), "-c", script, extra_env=servers
+    )
+    url = created.stdout.strip().splitlines()[-1]
+    configured = servers.get(project.env_prefix + DATABASE_URL)
+    assert url != configured, f"create_database handed back the configured database {url}"
+    try:
+        yield {**servers, project.env_prefix + DATABASE_URL: url}
+    finally:
+        script = DROP_DATABASE.format(package=project.package_name)
+        dropped = generated.run(
+            "drop database", str(generated.python), "-c", script, url, extra_env=servers
+        )
+    said = tail(dropped.stdout + dropped.stderr)
+    assert dropped.returncode == 0, f"could not drop the row's database {url}:\n{said}"
 
 
 # --- booting the real process --------------------------------------------------
@@ -300,10 +366,14 @@ class Service:
 
 
 @contextmanager
-def running(generated: GeneratedProject, workdir: Path) -> Iterator[Service]:
+def running(
+    generated: GeneratedProject, workdir: Path, database: Mapping[str, str] = {}
+) -> Iterator[Service]:
+    """``python -m <package>`` on a free port until ready; ``database`` (from
+    ``own_database``) points it at a database of its own."""
     port = free_port()
     log = workdir / "service.log"
-    env = generated.env(boot_env(generated.project, workdir, port))
+    env = generated.env({**boot_env(generated.project, workdir, port), **database})
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(generated.python), "-m", generated.project.package_name],
@@ -425,7 +495,7 @@ def test_boots_serves_the_example_flow_and_stops_cleanly(
     generated: GeneratedProject, tmp_path: Path
 ) -> None:
     project = generated.project
-    with running(generated, tmp_path) as service:
+    with own_database(generated) as database, running(generated, tmp_path, database) as service:
         client = service.client
         expect(client.get("/health/live"), 200)
 

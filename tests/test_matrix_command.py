@@ -14,13 +14,15 @@ import subprocess
 import sys
 from collections import Counter
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from _pytest.mark.expression import Expression
 
 import slipway_catalog as catalog
-from conftest import MATRIX, TEMPLATE_ROOT, server_env_var
+from conftest import MATRIX, TEMPLATE_ROOT, container_start_problems, server_env_var
 from slipway_catalog.matrix import (
+    CI_PASSWORD,
     MAX_SHARD_ROWS,
     ROW_TESTS,
     SERVICE_SLOTS,
@@ -45,15 +47,6 @@ VALKEY = Service(
     healthcheck=("valkey-cli", "ping"),
     url="valkey://{host}:{port}/0",
     url_env="CACHE__URL",
-)
-POSTGRES = Service(
-    name="postgres",
-    image="postgres:17-alpine",
-    port=5432,
-    environment=(("POSTGRES_PASSWORD", "postgres"),),
-    healthcheck=("pg_isready", "-U", "postgres"),
-    url="postgresql+asyncpg://postgres:postgres@{host}:{port}/app",
-    url_env="DATABASE__URL",
 )
 
 
@@ -132,6 +125,71 @@ def test_a_shards_selection_picks_exactly_its_rows() -> None:
         assert selected(shard, MATRIX) == set(shard.row_ids)
 
 
+def test_shards_carry_exactly_the_service_containers_their_rows_need() -> None:
+    entries = {entry["name"]: entry for entry in plan()["include"]}
+    rows = {row.id: row for row in MATRIX}
+    for shard in shards():
+        entry = entries[shard.name]
+        needed = {server.name: server for row in shard.rows for server in row_servers(row)}
+        for row in shard.rows:
+            assert {server.name for server in row_servers(row)} == set(needed), row.id
+        filled = [slot for slot in entry["services"] if slot["image"]]
+        assert [slot["name"] for slot in filled] == sorted(needed)
+        assert [slot["image"] for slot in filled] == [needed[name].image for name in sorted(needed)]
+        assert set(entry["env"]) == {server_env_var(name) for name in needed}
+        assert all(rows[row_id] in shard.rows for row_id in entry["rows"])
+    needed_anywhere = {server.name for row in MATRIX for server in row_servers(row)}
+    assert {"postgres", "mariadb"} <= needed_anywhere
+
+
+def test_database_containers_start_with_the_password_their_url_carries() -> None:
+    """A shard's postgres or mariadb gets what its image needs to initialise, and the
+    URL the harness gets has the user it creates and the password it was given."""
+    servers = {server.name: server for row in MATRIX for server in row_servers(row)}
+    checked = set()
+    for entry in plan()["include"]:
+        for slot in entry["services"]:
+            if not slot["image"]:
+                continue
+            url = entry["env"][server_env_var(slot["name"])]
+            assert not container_start_problems(slot["image"], slot["env"], url)
+            for variable, _setting in servers[slot["name"]].secrets:
+                assert slot["env"][variable] == CI_PASSWORD
+                assert unquote(urlsplit(url).password or "") == CI_PASSWORD
+                checked.add(slot["name"])
+    assert {"postgres", "mariadb"} <= checked
+
+
+def test_every_database_choice_is_paired_with_every_choice_of_the_other_axes() -> None:
+    """The valid pairs that name a database choice are all held by some row; for each
+    database choice that is every level of every other factor the catalog allows."""
+    held = {pair for pairs in first_covered(MATRIX) for pair in pairs}
+    valid = uncovered_pairs([])
+    with_database = {pair for pair in valid if "database" in (pair[0][0], pair[1][0])}
+    assert with_database <= held, f"untested: {sorted(with_database - held, key=repr)}"
+    database = catalog.axis("database")
+    factors = {factor for pair in with_database for factor, _ in pair} - {"database"}
+    for value in database.values:
+        paired = {
+            level
+            for pair in with_database
+            if ("database", value) in pair
+            for level in pair
+            if level[0] != "database"
+        }
+        assert {factor for factor, _ in paired} == factors, value
+    # The same, read straight from the rows' answers for the single-select axes.
+    for axis in catalog.AXES:
+        if axis.name == "database" or axis.multiple:
+            continue
+        tested = {(row.answers["database"], row.answers.get(axis.name)) for row in MATRIX}
+        for value in database.values:
+            for other in axis.values:
+                pair = tuple(sorted((("database", value), (axis.name, other))))
+                if any(tuple(sorted(each)) == pair for each in with_database):
+                    assert (value, other) in tested, f"database={value} x {axis.name}={other}"
+
+
 def test_the_pairs_each_row_covers_first_are_every_valid_pair_once() -> None:
     covered = first_covered(MATRIX)
     flat = [pair for pairs in covered for pair in pairs]
@@ -145,7 +203,7 @@ def test_the_pairs_each_row_covers_first_are_every_valid_pair_once() -> None:
 def test_a_server_backed_choice_grows_the_shards_without_a_code_change() -> None:
     axes = with_server_choice("cache", "valkey", VALKEY)
     before, after = plan(), plan(axes)
-    assert all(not entry["servers"] for entry in before["include"])
+    assert all("valkey" not in entry["servers"] for entry in before["include"])
     with_valkey = [entry for entry in after["include"] if entry["servers"] == ["valkey"]]
     assert with_valkey, after
     rows = {row.id: row for row in matrix(axes)}
@@ -168,34 +226,20 @@ def test_a_server_backed_choice_grows_the_shards_without_a_code_change() -> None
 
 
 def test_two_servers_fill_two_slots_with_their_environment() -> None:
-    axes = with_server_choice("database", "postgres", POSTGRES)
-    axes = tuple(
-        (
-            dataclasses.replace(
-                axis,
-                choices=(
-                    *axis.choices,
-                    dataclasses.replace(
-                        axis.choice(axis.default[0]),
-                        value="valkey",
-                        label="valkey",
-                        services=(VALKEY,),
-                    ),
-                ),
-            )
-            if axis.name == "cache"
-            else axis
-        )
-        for axis in axes
-    )
+    axes = with_server_choice("cache", "valkey", VALKEY)
     both = [
         entry for entry in plan(axes)["include"] if set(entry["servers"]) == {"postgres", "valkey"}
     ]
     assert both
     services = {slot["name"]: slot for slot in both[0]["services"] if slot["image"]}
-    assert services["postgres"]["env"] == {"POSTGRES_PASSWORD": "postgres"}
+    assert set(services) == {"postgres", "valkey"}
+    assert services["postgres"]["env"] == {"POSTGRES_DB": "app", "POSTGRES_PASSWORD": CI_PASSWORD}
     assert services["postgres"]["port"] == "5432:5432"
-    assert both[0]["env"]["SLIPWAY_POSTGRES_URL"] == POSTGRES.url_at("127.0.0.1")
+    assert services["valkey"]["env"] == {}
+    assert both[0]["env"] == {
+        "SLIPWAY_POSTGRES_URL": f"postgresql+asyncpg://postgres:{CI_PASSWORD}@127.0.0.1:5432/app",
+        "SLIPWAY_VALKEY_URL": "valkey://127.0.0.1:6379/0",
+    }
 
 
 def test_a_shard_needing_more_servers_than_slots_says_what_to_do() -> None:
@@ -238,7 +282,10 @@ def test_the_json_is_what_the_workflow_consumes() -> None:
 
 def test_max_rows_is_an_option() -> None:
     printed = json.loads(run_command("--json", "--max-rows", "1"))
-    assert [entry["rows"] for entry in printed["include"]] == [[row.id] for row in MATRIX]
+    assert all(len(entry["rows"]) == 1 for entry in printed["include"])
+    assert sorted(entry["rows"][0] for entry in printed["include"]) == sorted(
+        row.id for row in MATRIX
+    )
 
 
 def test_the_report_names_each_row_its_answers_servers_and_shard() -> None:

@@ -6,7 +6,14 @@ creates an item. Then ``copier update -d auth=none`` removes the jwt slice and i
 migration file while the database still records them; the service must boot on the
 same database, answer ``/health/ready`` and serve items, with the user's rows parked,
 not dropped. ``-d auth=jwt`` brings the slice back: the same user logs in again and
-finds the item. Every step runs in one pytest-xdist worker.
+finds the item.
+
+A SQLite service that has run switches to ``database=postgresql``: its own suite passes
+against the server and it boots on PostgreSQL. Moving the records is the team's job
+(the docs show how), so the test only proves the new database serves.
+
+Each service runs on a database of its own, made and dropped through the project's
+``tests/database.py``. Every step runs in one pytest-xdist worker.
 """
 
 from __future__ import annotations
@@ -17,22 +24,28 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from conftest import (
     DEFAULT_ROW,
     REQUIRE_SERVERS,
     UV,
     TemplateReleases,
+    as_row,
     find_python,
     git,
     load_project,
     run_copier,
+    service_env,
 )
 from test_generated import (
+    DATABASE_URL,
     STOP_TIMEOUT_SECONDS,
     GeneratedProject,
     Service,
     expect,
+    new_caller,
+    own_database,
     running,
     tail,
 )
@@ -44,10 +57,14 @@ PASSWORD = "correct horse battery staple"
 """The user the jwt slice's rows hold across the switches."""
 
 
-def generate(template: TemplateReleases, destination: Path, python_version: str) -> Path:
+def generate(
+    template: TemplateReleases, destination: Path, python_version: str, *answers: str
+) -> Path:
+    """``copier copy`` of the latest release with ``answers`` (``auth=jwt``), committed."""
+    data = [argument for answer in answers for argument in ("--data", answer)]
     result = run_copier(
         "copy", "--trust", "--defaults", "--vcs-ref", template.latest,
-        "--data", f"python_version={python_version}", "--data", "auth=jwt",
+        "--data", f"python_version={python_version}", *data,
         str(template.path), str(destination),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -76,7 +93,9 @@ def commit(project: Path, message: str) -> None:
 
 def installed(project: Path, interpreter: str) -> GeneratedProject:
     """The project as it is now, synced into its venv (its dependencies may have changed)."""
-    generated = GeneratedProject(load_project(project, DEFAULT_ROW), project / ".venv")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    row = as_row({key: value for key, value in answers.items() if not key.startswith("_")})
+    generated = GeneratedProject(load_project(project, row), project / ".venv")
     generated.check("uv sync", UV, "sync", "--project", str(project), "--python", interpreter)
     return generated
 
@@ -105,40 +124,101 @@ def rows(database: Path, query: str) -> list[tuple[object, ...]]:
         return connection.execute(query).fetchall()
 
 
-def test_switching_auth_off_and_back_keeps_the_service_and_its_rows(
-    template_releases: TemplateReleases, tmp_path: Path
-) -> None:
-    interpreter = find_python(DEFAULT_ROW.python_version)
-    if interpreter is None:
+def database_url(project: Path, database: dict[str, str]) -> str:
+    """The URL of the database ``own_database`` made for ``project``."""
+    prefix = load_project(project, DEFAULT_ROW).env_prefix
+    return database[prefix + DATABASE_URL]
+
+
+def sqlite_file(url: str) -> Path:
+    """The file of a ``sqlite+aiosqlite:///<path>`` URL."""
+    scheme, _, path = url.partition(":///")
+    assert scheme.startswith("sqlite"), f"not a SQLite URL: {url}"
+    assert path, f"not a SQLite file: {url}"
+    return Path(path)
+
+
+def interpreter() -> str:
+    """The default row's Python; skips without it (fails under CI)."""
+    found = find_python(DEFAULT_ROW.python_version)
+    if found is None:
         reason = f"no Python {DEFAULT_ROW.python_version} interpreter found"
         if REQUIRE_SERVERS:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    project = generate(template_releases, tmp_path / "service", DEFAULT_ROW.python_version)
-    workdir = tmp_path / "run"  # the service's SQLite database lives here across boots
+    return found
+
+
+def test_switching_auth_off_and_back_keeps_the_service_and_its_rows(
+    template_releases: TemplateReleases, tmp_path: Path
+) -> None:
+    python = interpreter()
+    version = DEFAULT_ROW.python_version
+    project = generate(template_releases, tmp_path / "service", version, "auth=jwt")
+    workdir = tmp_path / "run"
     workdir.mkdir()
-    database = workdir / "app.db"
+    generated = installed(project, python)
+    # One SQLite database across every boot, removed at the end.
+    with own_database(generated) as database:
+        file = sqlite_file(database_url(project, database))
+        with running(generated, workdir, database) as service:
+            register(service.client)
+            headers = log_in(service.client)
+            expect(service.client.post("/items", json={"name": "kept"}, headers=headers), 201)
+            stop(service)
 
-    with running(installed(project, interpreter), workdir) as service:
-        register(service.client)
-        headers = log_in(service.client)
-        expect(service.client.post("/items", json={"name": "kept"}, headers=headers), 201)
+        switch(template_releases, project, "auth=none")
+        assert not list((project / "migrations" / "versions").glob("*_create_user_and_*.py"))
+        with running(installed(project, python), workdir, database) as service:
+            expect(service.client.post("/items", json={"name": "anonymous"}), 201)
+            assert item_names(service.client, {}) == {"anonymous"}
+            stop(service)
+            assert "database.slice_parked" in service.output(), tail(service.output())
+        assert rows(file, "SELECT email FROM user_account") == [(EMAIL,)]
+        assert ("kept",) in rows(file, "SELECT name FROM item")
+
+        switch(template_releases, project, "auth=jwt")
+        with running(installed(project, python), workdir, database) as service:
+            again = service.client.post(
+                "/auth/register", json={"email": EMAIL, "password": PASSWORD}
+            )
+            assert again.status_code == 409, "the user's row was lost with the slice"
+            assert item_names(service.client, log_in(service.client)) == {"kept"}
+            stop(service)
+            assert "database.slice_restored" in service.output(), tail(service.output())
+    assert not file.exists(), "the test's database outlived it"
+
+
+def test_switching_sqlite_to_postgresql_gives_a_service_on_postgresql(
+    template_releases: TemplateReleases, tmp_path: Path
+) -> None:
+    python = interpreter()
+    version = DEFAULT_ROW.python_version
+    project = generate(template_releases, tmp_path / "service", version, "database=sqlite")
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+
+    generated = installed(project, python)
+    with own_database(generated) as database, running(generated, workdir, database) as service:
+        headers = new_caller(generated, service)
+        expect(service.client.post("/items", json={"name": "on sqlite"}, headers=headers), 201)
         stop(service)
 
-    switch(template_releases, project, "auth=none")
-    assert not list((project / "migrations" / "versions").glob("*_create_user_and_*.py"))
-    with running(installed(project, interpreter), workdir) as service:
-        expect(service.client.post("/items", json={"name": "anonymous"}), 201)
-        assert item_names(service.client, {}) == {"anonymous"}
+    switch(template_releases, project, "database=postgresql")
+    generated = installed(project, python)
+    assert [server.name for server in generated.project.assembly.services] == ["postgres"]
+    servers = service_env(generated.project)  # skips (fails in CI) without PostgreSQL
+    generated.check(
+        "pytest", str(generated.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        extra_env=servers,
+    )  # fmt: skip
+    with own_database(generated) as database, running(generated, workdir, database) as service:
+        assert database_url(project, database).startswith("postgresql+asyncpg://")
+        headers = new_caller(generated, service)
+        created = expect(
+            service.client.post("/items", json={"name": "on postgresql"}, headers=headers), 201
+        ).json()
+        fetched = expect(service.client.get(f"/items/{created['id']}", headers=headers), 200)
+        assert fetched.json()["name"] == "on postgresql"
+        assert item_names(service.client, headers) == {"on postgresql"}
         stop(service)
-        assert "database.slice_parked" in service.output(), tail(service.output())
-    assert rows(database, "SELECT email FROM user_account") == [(EMAIL,)]
-    assert ("kept",) in rows(database, "SELECT name FROM item")
-
-    switch(template_releases, project, "auth=jwt")
-    with running(installed(project, interpreter), workdir) as service:
-        again = service.client.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
-        assert again.status_code == 409, "the user's row was lost with the slice"
-        assert item_names(service.client, log_in(service.client)) == {"kept"}
-        stop(service)
-        assert "database.slice_restored" in service.output(), tail(service.output())

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from conftest import TEMPLATE_ROOT
-from slipway_catalog.matrix import SERVICE_SLOTS, plan
+from conftest import TEMPLATE_ROOT, catalog_services, container_start_problems
+from slipway_catalog.matrix import SERVICE_SLOTS, Shard, ci_url, plan, server_env_var
 from test_deploy_files import check, tool
 
 WORKFLOW = TEMPLATE_ROOT / ".github" / "workflows" / "template.yml"
@@ -164,6 +164,25 @@ def test_every_service_slot_is_filled_from_the_shard() -> None:
     rows = jobs()["rows"]
     assert rows["env"]["SHARD_ENV"] == "${{ toJSON(matrix.env) }}"
     assert any('"$GITHUB_ENV"' in script and "SHARD_ENV" in script for script in runs(rows))
+
+
+def test_the_update_jobs_servers_are_the_catalogs_as_a_shard_runs_them() -> None:
+    """The slice switch to PostgreSQL needs the catalog's postgres: the update job runs
+    the same container a shard of the rows job would, and points the harness at it."""
+    job = jobs()["updates"]
+    servers = catalog_services()
+    for name, declared in job["services"].items():
+        if name not in servers:
+            continue  # valkey: the adding-a-choice page's own server
+        (slot,) = Shard("updates", (), (servers[name],)).slots(1)
+        assert declared["image"] == slot["image"], name
+        assert declared["ports"] == [slot["port"]], name
+        assert declared.get("env", {}) == slot["env"], name
+        assert " ".join(declared.get("options", "").split()) == slot["options"].replace("'", '"')
+        url = job["env"][server_env_var(name)]
+        assert url == ci_url(servers[name]), name
+        assert not container_start_problems(declared["image"], declared.get("env", {}), url)
+    assert "postgres" in job["services"]
 
 
 def test_the_update_job_has_the_whole_history() -> None:

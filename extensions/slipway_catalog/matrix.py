@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import AXES, PYTHON_VERSION, asked_only, problems, resolve, selection_from_answers
 from .model import Axis, Choice, Selection, Service
@@ -33,12 +34,14 @@ PYTHON = PYTHON_VERSION.name
 """The answer :attr:`MatrixRow.python_version` reads."""
 
 __all__ = [
+    "CI_PASSWORD",
     "MAX_SHARD_ROWS",
     "NAMED",
     "PYTHON",
     "SERVICE_SLOTS",
     "MatrixRow",
     "Shard",
+    "ci_url",
     "covering_array",
     "first_covered",
     "main",
@@ -301,6 +304,12 @@ SERVER_TEST = "test_backing_servers_answer"
 """The harness test parametrized by server name: a shard runs it for its own servers."""
 
 
+CI_PASSWORD = "throwaway-ci-only"
+"""What a service container's ``secrets`` variables are started with in the template's
+CI; ``SLIPWAY_<NAME>_URL`` carries it as the password, so the harness hands it to the
+project's settings. It guards a container that lives for one job."""
+
+
 def server_env_var(name: str) -> str:
     """``SLIPWAY_<NAME>_URL``: where the template's tests find server ``name``."""
     return f"SLIPWAY_{name.upper().replace('-', '_')}_URL"
@@ -350,12 +359,9 @@ class Shard:
 
     @property
     def env(self) -> dict[str, str]:
-        """``SLIPWAY_<NAME>_URL`` for each server, at the service container's port."""
-        return {
-            server_env_var(server.name): server.url_at("127.0.0.1")
-            or f"tcp://127.0.0.1:{server.port}"
-            for server in self.servers
-        }
+        """``SLIPWAY_<NAME>_URL`` for each server, at the service container's port, with
+        :data:`CI_PASSWORD` when the container is started with it."""
+        return {server_env_var(server.name): ci_url(server) for server in self.servers}
 
     def slots(self, count: int = SERVICE_SLOTS) -> list[dict[str, Any]]:
         """``count`` service containers for the workflow: the shard's, then blanks."""
@@ -382,6 +388,17 @@ class Shard:
         }
 
 
+def ci_url(server: Service) -> str:
+    """Where a CI job reaches ``server``'s container: its URL at ``127.0.0.1``, with
+    :data:`CI_PASSWORD` as the user's password when the server has ``secrets``."""
+    url = server.url_at("127.0.0.1") or f"tcp://127.0.0.1:{server.port}"
+    if not server.secrets:
+        return url
+    parts = urlsplit(url)
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(CI_PASSWORD, safe='')}@{host}"))
+
+
 def _container(server: Service) -> dict[str, Any]:
     options = ""
     if server.healthcheck:
@@ -397,7 +414,10 @@ def _container(server: Service) -> dict[str, Any]:
         "name": server.name,
         "image": server.image,
         "port": f"{server.port}:{server.port}",
-        "env": dict(server.environment),
+        "env": {
+            **dict(server.environment),
+            **{variable: CI_PASSWORD for variable, _ in server.secrets},
+        },
         "options": options,
     }
 

@@ -52,6 +52,9 @@ class Service:
     """The URL the service connects with, as ``scheme://user@{host}:{port}/db``."""
     url_env: str = ""
     """Env var (without the project prefix) that points the service at this server."""
+    data: str = ""
+    """Where the server keeps its data in the container; compose mounts a named volume
+    there, so ``docker compose down`` and ``up`` keep it."""
     command: tuple[str, ...] = ()
     """Arguments for the server's image, where compose runs it (CI services take none)."""
     secrets: tuple[tuple[str, str], ...] = ()

@@ -133,6 +133,7 @@ POSTGRESQL = Choice(
             image="postgres:17-alpine",
             port=5432,
             environment=(("POSTGRES_DB", "app"),),
+            data="/var/lib/postgresql/data",
             secrets=(("POSTGRES_PASSWORD", "DATABASE__PASSWORD"),),
             healthcheck=("pg_isready", "-U", "postgres", "-d", "app"),
             url="postgresql+asyncpg://postgres@{host}:{port}/app",
@@ -167,6 +168,7 @@ MYSQL = Choice(
             image="mariadb:11.4",
             port=3306,
             environment=(("MARIADB_DATABASE", "app"),),
+            data="/var/lib/mysql",
             # Strings compare exactly, as on every other engine (keys differing in case
             # stay distinct); the tests create their databases the same way.
             command=("--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"),
