@@ -162,9 +162,21 @@ def slice_question(axis_name: str) -> str:
     return catalog.axis(axis_name).question
 
 
-def slice_default(axis_name: str) -> str:
+@pass_context
+def slice_default(context: Context, axis_name: str) -> str:
+    """The axis's default, or, where the answers so far rule it out, the first choice
+    they allow (``database=none`` turns the ``auth`` default from ``jwt`` to ``none``)."""
     axis = catalog.axis(axis_name)
-    return json.dumps(list(axis.default)) if axis.multiple else axis.default[0]
+    answered = dict(context.get_all())
+    allowed = [
+        choice.value
+        for choice in axis.choices
+        if not catalog.choice_conflicts(axis, choice, answered, catalog.AXES)
+    ]
+    if axis.multiple:
+        return json.dumps([value for value in axis.default if value in allowed])
+    default = axis.default[0]
+    return default if default in allowed or not allowed else allowed[0]
 
 
 @pass_context

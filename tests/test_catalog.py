@@ -217,8 +217,9 @@ def test_the_defaults_are_compatible() -> None:
 
 # --- migrations: every choice with tables migrates on its own Alembic branch -------
 
-VERSIONS_DIR = TEMPLATE_ROOT / "template" / "migrations" / "versions"
-STORAGE = [(CORE, "core")] + [
+SQL_ONLY = "{% if database != 'none' %}"
+VERSIONS_DIR = TEMPLATE_ROOT / "template" / f"{SQL_ONLY}migrations{{% endif %}}" / "versions"
+STORAGE = [
     (choice, f"{axis.name}={choice.value}")
     for axis in AXES
     for choice in axis.choices
@@ -246,17 +247,32 @@ def revision_header(name: str) -> dict[str, tuple[str, ...]]:
 
 
 def test_choices_with_migrations_each_name_a_branch_of_their_own() -> None:
-    branches = [choice.migration_branch for choice, _ in STORAGE]
-    assert all(branches), [where for choice, where in STORAGE if not choice.migration_branch]
-    assert len(set(branches)) == len(branches), branches
+    """A branch is one slice's: choices that share one (the SQL databases share the
+    items' ``core`` branch) are alternatives of one axis, with the same migrations."""
+    assert all(choice.migration_branch for choice, _ in STORAGE), [
+        where for choice, where in STORAGE if not choice.migration_branch
+    ]
     assert all(choice.migrations for choice, _ in STORAGE), "a branch without migrations"
+    sharing: dict[str, list[tuple[Choice, str]]] = {}
+    for choice, where in STORAGE:
+        sharing.setdefault(choice.migration_branch, []).append((choice, where))
+    for branch, owners in sharing.items():
+        axes = {where.partition("=")[0] for _, where in owners}
+        assert len(axes) == 1, f"{branch}: claimed on several axes: {owners}"
+        assert not next(axis for axis in AXES if axis.name in axes).multiple, branch
+        assert len({choice.migrations for choice, _ in owners}) == 1, branch
 
 
 @pytest.mark.parametrize(("choice", "where"), STORAGE, ids=[where for _, where in STORAGE])
 def test_a_choice_s_migrations_form_its_branch_alone(choice: Choice, where: str) -> None:
     headers = [revision_header(name) for name in choice.migrations]
     own = {revision for header in headers for revision in header["revision"]}
-    core = {revision_header(name)["revision"][0] for name in CORE.migrations}
+    core = {
+        revision_header(name)["revision"][0]
+        for other, _ in STORAGE
+        if other.migration_branch == "core"
+        for name in other.migrations
+    }
     first, *later = headers
     assert first["down_revision"] == (), f"{where}: its first revision starts a branch"
     assert first["branch_labels"] == (choice.migration_branch,), where
@@ -268,8 +284,11 @@ def test_a_choice_s_migrations_form_its_branch_alone(choice: Choice, where: str)
 
 
 def test_every_revision_file_belongs_to_a_choice() -> None:
-    owned = [name for choice, _ in STORAGE for name in choice.migrations]
-    assert len(owned) == len(set(owned)), owned
+    branch_of = {
+        (name, choice.migration_branch) for choice, _ in STORAGE for name in choice.migrations
+    }
+    owned = [name for name, _ in branch_of]
+    assert len(owned) == len(set(owned)), f"a revision on two branches: {sorted(branch_of)}"
     for path in VERSIONS_DIR.iterdir():
         assert [name for name in owned if name in path.name], f"no choice owns {path.name}"
 
@@ -277,7 +296,8 @@ def test_every_revision_file_belongs_to_a_choice() -> None:
 def test_the_history_before_branches_names_each_revision_s_branch() -> None:
     """The service reads databases migrated before branches through this history."""
     source = TEMPLATE_ROOT / "template" / "src" / "{{package_name}}" / "adapters"
-    tree = ast.parse((source / "migration_branches.py").read_text(encoding="utf-8"))
+    module = source / f"{SQL_ONLY}migration_branches.py{{% endif %}}"
+    tree = ast.parse(module.read_text(encoding="utf-8"))
     history = next(
         ast.literal_eval(node.value)
         for node in tree.body

@@ -32,6 +32,16 @@ def row_with(axis: Axis, choice: Choice) -> dict[str, object]:
     """The default row with ``choice`` picked: what a team picking it would render."""
     answers = dict(DEFAULT_ROW.data)
     answers[axis.name] = [choice.value] if axis.multiple else choice.value
+    for other in catalog.AXES:  # where a default rules the choice out, Copier offers...
+        picked = other.choice(str(answers[other.name])) if not other.multiple else None
+        if other is axis or picked is None:
+            continue
+        if catalog.choice_conflicts(other, picked, answers, catalog.AXES):
+            answers[other.name] = next(  # ...the first choice the answers allow
+                each.value
+                for each in other.choices
+                if not catalog.choice_conflicts(other, each, answers, catalog.AXES)
+            )
     assert not catalog.problems(catalog.selection_from_answers(answers)), answers
     return answers
 
@@ -62,12 +72,19 @@ def test_every_choice_renders_its_axis_slots(
     project = rendered(row_with(axis, choice))
     for slot in axis.contract.slots:
         path: Path = project.path / slot.path.format(package_name=project.package_name)
+        if choice.value in slot.exempt:
+            assert not path.exists(), f"{axis.name}={choice.value} is exempt from {slot.path}"
+            continue
         assert path.is_file(), f"{axis.name}={choice.value} does not render {slot.path}"
         missing = set(slot.exports) - defined_names(path.read_text(encoding="utf-8"))
         assert not missing, f"{axis.name}={choice.value}: {slot.path} lacks {sorted(missing)}"
 
 
-WITH_RESOURCE = [(axis, choice) for axis, choice in CONTRACTED if axis.contract.resource]
+WITH_RESOURCE = [
+    (axis, choice)
+    for axis, choice in CONTRACTED
+    if axis.contract.resource and choice.value not in axis.contract.exempt
+]
 
 
 @pytest.mark.parametrize(
@@ -86,3 +103,15 @@ def test_a_choice_missing_a_slot_name_is_caught() -> None:
     source = "from x import CurrentPrincipal\n\nAUTH_RESPONSES: dict[int, str] = {}\n"
     assert {"CurrentPrincipal", "AUTH_RESPONSES"} <= defined_names(source)
     assert "new_caller" not in defined_names(source)
+
+
+def test_an_exempt_choice_opens_none_of_its_axis_resource() -> None:
+    exempt = [
+        (axis, choice)
+        for axis in catalog.AXES
+        for choice in axis.choices
+        if choice.value in axis.contract.exempt
+    ]
+    for axis, choice in exempt:
+        opened = {resource.name for resource in choice.resources}
+        assert axis.contract.resource not in opened, f"{axis.name}={choice.value}"

@@ -19,9 +19,11 @@ from conftest import TEMPLATE_ROOT, RenderedProject
 
 TEMPLATE = TEMPLATE_ROOT / "template"
 CONDITION = re.compile(
-    r"\{%-?\s*if\s+(?:(?P<axis>\w+)\s*==\s*'(?P<value>[\w-]+)'"
+    r"\{%-?\s*if\s+(?:(?P<axis>\w+)\s*(?P<test>==|!=)\s*'(?P<value>[\w-]+)'"
     r"|'(?P<member>[\w-]+)'\s+in\s+(?P<multi>\w+))\s*-?%\}"
 )
+"""``axis == 'value'``, ``'value' in axis`` (a multiselect), or ``axis != 'value'``: a
+file every other choice of the axis shares (``database != 'none'``: the SQL half)."""
 TAG = re.compile(r"\{%-?.*?-?%\}")
 
 
@@ -32,15 +34,23 @@ def owner_conditions() -> dict[tuple[str, str], set[str]]:
         relative = path.relative_to(TEMPLATE).as_posix()
         if not path.is_file() or "__pycache__" in relative or "{%" not in relative:
             continue
-        conditions = [
-            (found["axis"] or found["multi"], found["value"] or found["member"])
-            for found in CONDITION.finditer(relative)
-        ]
+        conditions = list(CONDITION.finditer(relative))
         assert conditions, f"{relative}: a condition this test cannot read; use `axis == 'value'`"
         rendered = TAG.sub("", relative).replace("{{package_name}}", "{package_name}")
-        for condition in conditions:
-            owned[condition].add(rendered.removesuffix(".jinja"))
+        # The innermost condition owns the file (a folder's condition only encloses it).
+        for owner in owners(conditions[-1]):
+            owned[owner].add(rendered.removesuffix(".jinja"))
     return owned
+
+
+def owners(condition: re.Match[str]) -> list[tuple[str, str]]:
+    if condition["multi"]:
+        return [(condition["multi"], condition["member"])]
+    axis, value = condition["axis"], condition["value"]
+    if condition["test"] == "==":
+        return [(axis, value)]
+    others = next(each for each in catalog.AXES if each.name == axis).values
+    return [(axis, other) for other in others if other != value]
 
 
 def declared() -> dict[tuple[str, str], set[str]]:
@@ -74,7 +84,7 @@ def test_a_rendered_project_has_exactly_its_choices_files(default_project: Rende
         path.replace("{package_name}", default_project.package_name)
         for paths in declared().values()
         for path in paths
-        if not path.startswith("migrations/")
+        if not path.startswith("migrations/versions/")
     }
     present = {path for path in every_owned if (default_project.path / path).is_file()}
     assert present == expected, f"extra: {present - expected}, missing: {expected - present}"

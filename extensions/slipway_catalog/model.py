@@ -186,6 +186,8 @@ class Slot:
     path: str
     """Rendered path, with ``{package_name}``: ``src/{package_name}/api/security.py``."""
     exports: tuple[str, ...]
+    exempt: tuple[str, ...] = ()
+    """Choices that render no such file: ``database=none`` has no engine to set up."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ class Contract:
     """The lifespan resource every choice opens (``Resources.<resource>``)..."""
     port: str = ""
     """...and the type it is handed out as: ``module:Name`` (a Protocol of the domain)."""
+    exempt: tuple[str, ...] = ()
+    """Choices that open no ``resource``: the axis's absence (``database=none``)."""
 
 
 @dataclass(frozen=True)

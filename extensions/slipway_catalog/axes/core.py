@@ -85,8 +85,6 @@ CORE = Choice(
         ("/health/live", "the process is up"),
         ("/health/ready", "the backing services answer too (503 until they do)"),
     ),
-    migrations=("2026_11_23_0001_create_item_and_idempotency_key.py",),
-    migration_branch="core",
     middleware=(
         Middleware(".api.middleware", "ErrorCatcherMiddleware", 0),
         Middleware(".api.middleware", "RequestIdMiddleware", 10),

@@ -1,14 +1,37 @@
 """Where the service keeps its records.
 
-Every choice opens the same ``database`` resource (``adapters/database.py``: the pool,
-sessions, readiness and migrations, the same for every database) and renders its own
-``adapters/dialect.py``, the slot through which that shared code builds the engine, and
-its own ``tests/database.py``, through which the tests make and drop throwaway databases.
+Every SQL database opens the same ``database`` resource (``adapters/database.py``: the
+pool, sessions, readiness and migrations, the same for every engine) and renders its
+own ``adapters/dialect.py``, the slot through which that shared code builds the engine,
+and its own ``tests/database.py``, through which the tests make and drop throwaway
+databases. ``none`` keeps the example items in the process's memory instead. Every
+choice renders ``api/storage_dependencies.py``, which hands the item service its
+repository.
 """
 
 from ..model import Axis, Choice, Contract, Resource, Service, Setting, SettingsGroup, Slot
 
 SQL_DEPENDENCIES = ("sqlalchemy[asyncio]>=2.0.36", "alembic>=1.14")
+SQL_FILES = (
+    "alembic.ini",
+    "migrations/env.py",
+    "migrations/script.py.mako",
+    "src/{package_name}/adapters/database.py",
+    "src/{package_name}/adapters/orm.py",
+    "src/{package_name}/adapters/item_repository.py",
+    "src/{package_name}/adapters/migration_branches.py",
+    "src/{package_name}/api/storage_dependencies.py",
+    "tests/databases.py",
+    "tests/outage.py",
+    "tests/storage.py",
+    "tests/api/test_database.py",
+    "tests/api/test_outage.py",
+    "tests/unit/test_migrate_command.py",
+    "tests/unit/test_migrations.py",
+)
+"""What every SQL database shares: the engine-neutral half of the slice."""
+ITEM_TABLES = ("2026_11_23_0001_create_item_and_idempotency_key.py",)
+"""The items' tables, on the ``core`` branch (the name released databases record)."""
 
 DATABASE_RESOURCE = Resource(
     name="database",
@@ -106,10 +129,13 @@ SQLITE = Choice(
     ),
     resources=(DATABASE_RESOURCE,),
     files=(
+        *SQL_FILES,
         "src/{package_name}/adapters/dialect.py",
         "tests/database.py",
         "tests/unit/test_sqlite.py",
     ),
+    migrations=ITEM_TABLES,
+    migration_branch="core",
     test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
     filterwarnings=("ignore::DeprecationWarning:aiosqlite",),
     docs=(
@@ -142,10 +168,13 @@ POSTGRESQL = Choice(
     ),
     resources=(DATABASE_RESOURCE,),
     files=(
+        *SQL_FILES,
         "src/{package_name}/adapters/dialect.py",
         "tests/database.py",
         "tests/unit/test_postgresql.py",
     ),
+    migrations=ITEM_TABLES,
+    migration_branch="core",
     test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
     docs=(
         "Records live in PostgreSQL through SQLAlchemy 2's async engine on asyncpg, with "
@@ -180,10 +209,13 @@ MYSQL = Choice(
     ),
     resources=(DATABASE_RESOURCE,),
     files=(
+        *SQL_FILES,
         "src/{package_name}/adapters/dialect.py",
         "tests/database.py",
         "tests/unit/test_mysql.py",
     ),
+    migrations=ITEM_TABLES,
+    migration_branch="core",
     test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
     docs=(
         "Records live in MySQL or MariaDB (utf8mb4) through SQLAlchemy 2's async engine on "
@@ -196,10 +228,54 @@ MYSQL = Choice(
     ),
 )
 
+NONE = Choice(
+    value="none",
+    label="None (stateless: the items live in memory)",
+    description="No database: the example items live in the process's memory, per replica.",
+    excludes=(("auth", "jwt"),),
+    settings=(
+        SettingsGroup(
+            name="database",
+            class_name="DatabaseSettings",
+            description="No database: the items this process keeps in memory.",
+            fields=(
+                Setting(
+                    "max_items",
+                    "int",
+                    "100_000",
+                    "Most items kept; creating one more answers 409 until some are deleted.",
+                ),
+            ),
+        ),
+    ),
+    resources=(
+        Resource(
+            name="items",
+            module=".adapters.memory_item_repository",
+            opener="open_memory_items",
+            type_module=".adapters.memory_item_repository",
+            type_name="InMemoryItemRepository",
+        ),
+    ),
+    files=(
+        "src/{package_name}/adapters/memory_item_repository.py",
+        "src/{package_name}/api/storage_dependencies.py",
+        "tests/storage.py",
+        "tests/unit/test_memory_item_repository.py",
+    ),
+    docs=(
+        "No database: nothing to install, migrate or run beside the service. The example "
+        "items live in the memory of the process that served the request, so each "
+        "replica (each worker process) has its own and a restart empties them; replace "
+        "the repository with your own store, or pick a database. `auth=jwt` keeps users "
+        "and refresh tokens, so it needs a database."
+    ),
+)
+
 DATABASE = Axis(
     name="database",
     question="Which database stores the service's records?",
-    choices=(SQLITE, POSTGRESQL, MYSQL),
+    choices=(SQLITE, POSTGRESQL, MYSQL, NONE),
     default=("sqlite",),
     contract=Contract(
         slots=(
@@ -209,11 +285,17 @@ DATABASE = Axis(
             Slot(
                 "src/{package_name}/adapters/dialect.py",
                 ("engine_url", "engine_options", "configure_engine"),
+                exempt=("none",),
             ),
             # tests/databases.py makes each test run's database through these.
-            Slot("tests/database.py", ("create_database", "drop_database")),
+            Slot("tests/database.py", ("create_database", "drop_database"), exempt=("none",)),
+            # api/dependencies.py builds the item service on `item_repository(resources)`.
+            Slot("src/{package_name}/api/storage_dependencies.py", ("item_repository",)),
+            # tests/conftest.py passes `storage_settings` into the test settings.
+            Slot("tests/storage.py", ("storage_settings",)),
         ),
         resource="database",
         port=".adapters.database:Database",
+        exempt=("none",),
     ),
 )

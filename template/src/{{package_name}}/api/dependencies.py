@@ -1,22 +1,20 @@
 """Wiring: which adapter stands behind each port, and the ``Annotated`` aliases handlers take.
 
-Handlers declare what they need (``SessionDep``, ``ItemServiceDep``...) and never name
-an adapter; a slice with adapters of its own wires them in its own dependencies module.
+Handlers declare what they need (``ItemServiceDep``, ``CacheDep``...) and never name
+an adapter; a slice with adapters of its own wires them in its own dependencies module
+(the database slice's ``storage_dependencies.py`` says where items are kept).
 FastAPI resolves each dependency once per request, however many parameters ask for it.
 """
 
-from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..adapters.database import unavailable_as_domain_error
-from ..adapters.item_repository import SqlItemRepository
 from ..domain.items import ItemService
 from ..domain.ports import Cache, JobQueue
 from ..resources import Resources
 from ..settings import Settings
+from .storage_dependencies import item_repository
 
 
 async def get_settings(request: Request) -> Settings:
@@ -31,12 +29,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    """A session for this request only; it borrows a connection when first used."""
-    async with unavailable_as_domain_error(), resources.database.sessions() as session:
-        yield session
-
-
 async def get_cache(resources: ResourcesDep) -> Cache:
     return resources.cache
 
@@ -45,7 +37,6 @@ async def get_jobs(resources: ResourcesDep) -> JobQueue:
     return resources.jobs
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
 
@@ -55,9 +46,7 @@ async def get_item_service(resources: ResourcesDep) -> ItemService:
 
     Taken straight from the resources, as each dependency costs a resolution per request.
     """
-    return ItemService(
-        SqlItemRepository(resources.database.sessions), resources.cache, resources.jobs
-    )
+    return ItemService(item_repository(resources), resources.cache, resources.jobs)
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
