@@ -30,7 +30,10 @@ SQL_FILES = (
     "tests/unit/test_migrations.py",
 )
 """What every SQL database shares: the engine-neutral half of the slice."""
-ITEM_TABLES = ("2026_11_23_0001_create_item_and_idempotency_key.py",)
+ITEM_TABLES = (
+    "2026_11_23_0001_create_item_and_idempotency_key.py",
+    "2026_11_23_0003_check_item_constraints.py",
+)
 """The items' tables, on the ``core`` branch (the name released databases record)."""
 
 DATABASE_RESOURCE = Resource(
@@ -281,10 +284,11 @@ DATABASE = Axis(
         slots=(
             # `create_engine` in adapters/database.py passes `engine_url(settings)` and
             # `engine_options(settings)` to SQLAlchemy's `create_async_engine`, then
-            # `configure_engine(engine)`.
+            # `configure_engine(engine)`; `upgrade_to_head` and migrations/env.py migrate
+            # inside `migrating(connection)`.
             Slot(
                 "src/{package_name}/adapters/dialect.py",
-                ("engine_url", "engine_options", "configure_engine"),
+                ("engine_url", "engine_options", "configure_engine", "migrating"),
                 exempt=("none",),
             ),
             # tests/databases.py makes each test run's database through these.
