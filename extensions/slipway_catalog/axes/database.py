@@ -9,6 +9,8 @@ choice renders ``api/storage_dependencies.py``, which hands the item service its
 repository.
 """
 
+from typing import Any
+
 from ..model import Axis, Choice, Contract, Resource, Service, Setting, SettingsGroup, Slot
 
 SQL_DEPENDENCIES = ("sqlalchemy[asyncio]>=2.0.36", "alembic>=1.14")
@@ -101,6 +103,24 @@ def server_settings(url: str, *engine_fields: Setting) -> SettingsGroup:
     )
 
 
+def sql_database(*, unit_test: str, **fields: Any) -> Choice:
+    """A SQL engine: the shared SQL half, the engine's own slot files and unit test, the
+    items' tables and the ``database`` resource; ``fields`` say the rest."""
+    return Choice(
+        resources=(DATABASE_RESOURCE,),
+        files=(
+            *SQL_FILES,
+            "src/{package_name}/adapters/dialect.py",
+            "tests/database.py",
+            unit_test,
+        ),
+        migrations=ITEM_TABLES,
+        migration_branch="core",
+        test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
+        **fields,
+    )
+
+
 STATEMENT_TIMEOUT = Setting(
     "statement_timeout_seconds",
     "float",
@@ -108,7 +128,7 @@ STATEMENT_TIMEOUT = Setting(
     "The server cancels a statement running longer than this; 0 means no limit.",
 )
 
-SQLITE = Choice(
+SQLITE = sql_database(
     value="sqlite",
     label="SQLite (embedded, no server)",
     description="SQLite through SQLAlchemy 2 async (aiosqlite), migrated by Alembic.",
@@ -130,16 +150,7 @@ SQLITE = Choice(
             ),
         ),
     ),
-    resources=(DATABASE_RESOURCE,),
-    files=(
-        *SQL_FILES,
-        "src/{package_name}/adapters/dialect.py",
-        "tests/database.py",
-        "tests/unit/test_sqlite.py",
-    ),
-    migrations=ITEM_TABLES,
-    migration_branch="core",
-    test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
+    unit_test="tests/unit/test_sqlite.py",
     filterwarnings=("ignore::DeprecationWarning:aiosqlite",),
     docs=(
         "Records live in a SQLite file (`var/` by default) through SQLAlchemy 2's async "
@@ -148,7 +159,7 @@ SQLITE = Choice(
     ),
 )
 
-POSTGRESQL = Choice(
+POSTGRESQL = sql_database(
     value="postgresql",
     label="PostgreSQL (server)",
     description="PostgreSQL through SQLAlchemy 2 async (asyncpg), migrated by Alembic.",
@@ -169,16 +180,7 @@ POSTGRESQL = Choice(
             url_env="DATABASE__URL",
         ),
     ),
-    resources=(DATABASE_RESOURCE,),
-    files=(
-        *SQL_FILES,
-        "src/{package_name}/adapters/dialect.py",
-        "tests/database.py",
-        "tests/unit/test_postgresql.py",
-    ),
-    migrations=ITEM_TABLES,
-    migration_branch="core",
-    test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
+    unit_test="tests/unit/test_postgresql.py",
     docs=(
         "Records live in PostgreSQL through SQLAlchemy 2's async engine on asyncpg, with "
         "a bounded pool (pre-pinged, recycled, a wait timeout that answers 503) and a "
@@ -187,7 +189,7 @@ POSTGRESQL = Choice(
     ),
 )
 
-MYSQL = Choice(
+MYSQL = sql_database(
     value="mysql",
     label="MySQL / MariaDB (server)",
     description="MySQL or MariaDB through SQLAlchemy 2 async (aiomysql), migrated by Alembic.",
@@ -210,16 +212,7 @@ MYSQL = Choice(
             url_env="DATABASE__URL",
         ),
     ),
-    resources=(DATABASE_RESOURCE,),
-    files=(
-        *SQL_FILES,
-        "src/{package_name}/adapters/dialect.py",
-        "tests/database.py",
-        "tests/unit/test_mysql.py",
-    ),
-    migrations=ITEM_TABLES,
-    migration_branch="core",
-    test_settings=(("DATABASE__MIGRATE_ON_START", "true"),),
+    unit_test="tests/unit/test_mysql.py",
     docs=(
         "Records live in MySQL or MariaDB (utf8mb4) through SQLAlchemy 2's async engine on "
         "aiomysql: times stored in UTC to the microsecond (`DATETIME(6)`), UUIDs in "
