@@ -183,7 +183,7 @@ def test_the_reference_follows_the_catalog_without_editing_the_docs(
     assert "`MY_SERVICE_CACHE__URL`" in table
     assert "`valkey`" in hook.render_axes()
     assert "#### `cache=valkey`" in hook.render_choices()
-    assert "`memory`, `valkey`" in hook.render_summary()
+    assert "`none`, `valkey`" in hook.render_summary()
 
 
 def test_the_readme_lists_every_choice_and_default() -> None:

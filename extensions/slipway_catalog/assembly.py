@@ -6,6 +6,7 @@ import ast
 import json
 import re
 import sys
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -103,6 +104,10 @@ class Assembly:
         return tuple(resource for resource in self.resources if resource.readiness)
 
     @property
+    def counting_resources(self) -> tuple[Resource, ...]:
+        return tuple(resource for resource in self.resources if resource.counters)
+
+    @property
     def settings_imports(self) -> tuple[str, ...]:
         return _unique(
             line
@@ -149,12 +154,16 @@ class Assembly:
                     raise ValueError(f"test setting {name}: {merged[name]!r} or {value!r}?")
         return tuple(merged.items())
 
-    def test_environment(self, tmp_path: str) -> dict[str, str]:
-        """The test settings as prefixed env vars, ``{tmp_path}`` filled in."""
-        return {
-            self.env_prefix + name: value.replace("{tmp_path}", tmp_path)
-            for name, value in self.test_settings
-        }
+    def test_environment(self, tmp_path: str, run_id: str | None = None) -> dict[str, str]:
+        """The test settings as prefixed env vars, ``{tmp_path}`` and ``{run_id}`` (a
+        fresh token unless given) filled in."""
+        fill = {"{tmp_path}": tmp_path, "{run_id}": run_id or uuid.uuid4().hex[:12]}
+        environment = {}
+        for name, value in self.test_settings:
+            for placeholder, actual in fill.items():
+                value = value.replace(placeholder, actual)
+            environment[self.env_prefix + name] = value
+        return environment
 
     @property
     def filterwarnings(self) -> tuple[str, ...]:

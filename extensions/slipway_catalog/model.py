@@ -77,9 +77,15 @@ class Resource:
     type_module: str
     type_name: str
     arguments: str = "settings"
-    """The opener's arguments as Python source; ``settings`` is the root Settings."""
+    """The opener's arguments as Python source: ``settings`` is the root Settings, and a
+    resource opened before this one goes by its name."""
     readiness: bool = False
     """Whether ``/health/ready`` pings it (the resource has ``async ping()``)."""
+    degrades: bool = False
+    """A failed ping degrades the service instead of failing readiness: the service
+    works without it (a cache), and the health detail shows it degraded."""
+    counters: bool = False
+    """It counts events (``counters() -> Mapping[str, int]``), exported as metrics."""
     imports: tuple[tuple[str, str], ...] = ()
     """Extra (module, name) imports its arguments need in ``app.py``."""
 
@@ -124,7 +130,8 @@ class Contribution:
     test_settings: tuple[tuple[str, str], ...] = ()
     """(env var without the project prefix, value) the service runs with under test: its
     own tests' ``settings`` fixture and the template's boot of it. ``{tmp_path}`` in a
-    value is the directory the test owns (a throwaway SQLite file goes there)."""
+    value is the directory the test owns (a throwaway SQLite file goes there);
+    ``{run_id}`` a token no other test shares (a key prefix on a shared server)."""
     filterwarnings: tuple[str, ...] = ()
     """pytest ``filterwarnings`` entries for the service's tests, after ``error``: a
     warning a dependency raises that the service cannot act on."""

@@ -107,14 +107,6 @@ CORE = Choice(
             50,
             options=("max_body_bytes=settings.http.max_body_bytes",),
         ),
-        Middleware(
-            ".api.middleware",
-            "RateLimitMiddleware",
-            60,
-            options=(
-                "rate_per_second=settings.http.rate_limit_per_second",
-                "burst=settings.http.rate_limit_burst",
-            ),
-        ),
+        Middleware(".api.middleware", "RateLimitMiddleware", 60),
     ),
 )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ..resources import ReadinessCheck
+from ..resources import DEGRADABLE, ReadinessCheck
 from .dependencies import ResourcesDep
 from .problems import Problem, problem_response
 
@@ -21,9 +21,10 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
+    """"degraded": a service it works without (the cache) failed; reads are slower."""
     checks: dict[str, str]
-    """Per backing service: "ok"."""
+    """Per backing service: "ok", or for one it works without, why it is degraded."""
 
 
 @router.get("/live")
@@ -38,17 +39,18 @@ async def live() -> Liveness:
     responses={503: {"model": Problem, "description": "A backing service does not answer"}},
 )
 async def ready(request: Request, resources: ResourcesDep) -> Readiness | Response:
-    """Every backing service answers; send traffic only while this is 200.
+    """Every backing service it needs answers; send traffic only while this is 200.
 
     Otherwise 503 problem+json naming each one that failed, with ``checks`` giving
-    every service's result ("ok", or why it failed).
+    every service's result ("ok", or why it failed). A failed service the service
+    works without (the cache) leaves it ready, with ``status`` "degraded".
     """
     probes = resources.readiness_checks()
     results = await asyncio.gather(*(_check(probe) for probe in probes.values()))
     checks = dict(zip(probes, results, strict=True))
     failed = [name for name, result in checks.items() if result != "ok"]
-    if not failed:
-        return Readiness(status="ok", checks=checks)
+    if all(name in DEGRADABLE for name in failed):
+        return Readiness(status="degraded" if failed else "ok", checks=checks)
     return problem_response(
         request.scope,
         503,

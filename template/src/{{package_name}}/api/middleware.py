@@ -8,14 +8,13 @@ import math
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import structlog
 from starlette.middleware import cors
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..domain.ports import RateLimiter
 from .problems import PROBLEM_JSON, problem_body, request_id_of
 
 logger = structlog.get_logger(__name__)
@@ -291,35 +290,27 @@ def _body_framing(scope: Scope) -> tuple[int | None, bool]:
     return declared, chunked
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
-
-
 class RateLimitMiddleware:
-    """Per-client token bucket: ``burst`` requests at once, ``rate_per_second`` sustained.
+    """Answers 429 with ``Retry-After`` once a client has spent its tokens.
 
-    Buckets live in this process, keyed by client address; health probes are exempt.
-    Behind a proxy, run uvicorn with ``--forwarded-allow-ips`` so the address is the
-    caller's.
+    The limiter is the ``rate_limiter`` resource the lifespan opened: per process, or
+    shared between replicas through the cache server. Clients are told apart by
+    address; behind a proxy, run uvicorn with ``--forwarded-allow-ips`` so the address
+    is the caller's. Health probes are exempt.
     """
 
-    MAX_CLIENTS = 10_000
     EXEMPT_PREFIXES = ("/health/",)
 
-    def __init__(self, app: ASGIApp, rate_per_second: float, burst: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.rate = rate_per_second
-        self.burst = burst
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
+        limiter: RateLimiter = scope["state"]["resources"].rate_limiter
         client = scope["client"][0] if scope.get("client") else "unknown"
-        wait = self._take(client, time.monotonic())
+        wait = await limiter.acquire(client)
         if wait > 0:
             retry_after = str(max(1, math.ceil(wait))).encode()
             await send_problem(
@@ -327,22 +318,3 @@ class RateLimitMiddleware:
             )
             return
         await self.app(scope, receive, send)
-
-    def _take(self, client: str, now: float) -> float:
-        """Spend one token; return 0, or the seconds until one is available."""
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            bucket = _Bucket(tokens=float(self.burst), updated=now)
-            self._buckets[client] = bucket
-            if len(self._buckets) > self.MAX_CLIENTS:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(client)
-            bucket.tokens = min(
-                float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate
-            )
-            bucket.updated = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate

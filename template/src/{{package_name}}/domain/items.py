@@ -17,6 +17,8 @@ ITEM_CREATED_JOB = "item.created"
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+ITEM_CACHE_VERSION = 1
+"""Bump it whenever the cached shape (``_to_cache``) changes."""
 
 
 class Unset(Enum):
@@ -211,14 +213,14 @@ class ItemService:
 
     async def get(self, owner_id: str, item_id: uuid.UUID) -> Item:
         """The owner's item, from the cache when it is there."""
-        item = await self._cached(item_id)
-        if item is None:
-            item = await self._items.get(item_id)
-            if item is None:
-                raise _not_found(item_id)
-            await self._cache.set(_cache_key(item_id), _to_cache(item))
+        item = await self._cache.read(
+            _cache_key(item_id),
+            load=lambda: self._items.get(item_id),
+            encode=_to_cache,
+            decode=_from_cache,
+        )
         # After the cache read: a cached item is as private as a stored one.
-        if item.owner_id != owner_id:
+        if item is None or item.owner_id != owner_id:
             raise _not_found(item_id)
         return item
 
@@ -239,23 +241,13 @@ class ItemService:
         if not await self._items.update(updated, expected_version=current.version):
             # Another change landed between our read and our write.
             raise ConflictError("The item changed while it was being updated; try again.")
-        await self._cache.delete(_cache_key(item_id))
+        await self._cache.forget(_cache_key(item_id))
         return updated
 
     async def delete(self, owner_id: str, item_id: uuid.UUID) -> None:
         if not await self._items.delete(owner_id, item_id):
             raise _not_found(item_id)
-        await self._cache.delete(_cache_key(item_id))
-
-    async def _cached(self, item_id: uuid.UUID) -> Item | None:
-        entry = await self._cache.get(_cache_key(item_id))
-        if entry is None:
-            return None
-        try:
-            return _from_cache(entry)
-        except (ValueError, KeyError, TypeError):
-            # Written by another release, say: treat it as a miss and overwrite it.
-            return None
+        await self._cache.forget(_cache_key(item_id))
 
 
 def _not_found(item_id: uuid.UUID) -> NotFoundError:
@@ -263,7 +255,8 @@ def _not_found(item_id: uuid.UUID) -> NotFoundError:
 
 
 def _cache_key(item_id: uuid.UUID) -> str:
-    return f"item:{item_id}"
+    """Versioned with the shape below, so a release that changes it never reads old entries."""
+    return f"item:v{ITEM_CACHE_VERSION}:{item_id}"
 
 
 def _to_cache(item: Item) -> bytes:

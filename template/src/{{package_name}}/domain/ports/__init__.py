@@ -5,8 +5,16 @@ behind a port is decided in the API's dependency modules, never here nor in a ha
 The core's ports are importable from this package; a slice's own ports from its module.
 """
 
-from .cache import Cache
+from .cache import Cache, CacheStore, CacheUnavailableError
 from .items import ItemRepository
 from .jobs import JobQueue
+from .rate_limiting import RateLimiter
 
-__all__ = ["Cache", "ItemRepository", "JobQueue"]
+__all__ = [
+    "Cache",
+    "CacheStore",
+    "CacheUnavailableError",
+    "ItemRepository",
+    "JobQueue",
+    "RateLimiter",
+]
