@@ -12,6 +12,9 @@ A SQLite service that has run switches to ``database=postgresql``: its own suite
 against the server and it boots on PostgreSQL. Moving the records is the team's job
 (the docs show how), so the test only proves the new database serves.
 
+A service with the in-process cache switches to ``cache=redis``: its own suite passes
+against Redis, and it boots on the same database with its items, now cached in Redis.
+
 Each service runs on a database of its own, made and dropped through the project's
 ``tests/database.py``. Every step runs in one pytest-xdist worker.
 """
@@ -19,8 +22,10 @@ Each service runs on a database of its own, made and dropped through the project
 from __future__ import annotations
 
 import signal
+import socket
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -32,9 +37,11 @@ from conftest import (
     UV,
     TemplateReleases,
     as_row,
+    catalog_services,
     find_python,
     git,
     load_project,
+    project_service_url,
     run_copier,
     service_env,
 )
@@ -222,3 +229,60 @@ def test_switching_sqlite_to_postgresql_gives_a_service_on_postgresql(
         assert fetched.json()["name"] == "on postgresql"
         assert item_names(service.client, headers) == {"on postgresql"}
         stop(service)
+
+
+def redis_keys(pattern: str) -> list[str]:
+    """The keys matching ``pattern`` on the Redis the services use (``KEYS``, spoken raw)."""
+    url = urlsplit(project_service_url(catalog_services()["redis"]))
+    with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), 5) as redis:
+        redis.sendall(f"*2\r\n$4\r\nKEYS\r\n${len(pattern)}\r\n{pattern}\r\n".encode())
+        reply = redis.makefile("rb")
+        header = reply.readline().decode().strip()
+        assert header.startswith("*"), f"unexpected reply from Redis: {header}"
+        keys = []
+        for _ in range(int(header[1:])):
+            reply.readline()  # the key's length
+            keys.append(reply.readline().decode().strip())
+        return keys
+
+
+def test_switching_to_redis_keeps_the_items_and_caches_them_in_redis(
+    template_releases: TemplateReleases, tmp_path: Path
+) -> None:
+    python = interpreter()
+    version = DEFAULT_ROW.python_version
+    project = generate(template_releases, tmp_path / "service", version, "cache=memory")
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+
+    generated = installed(project, python)
+    with own_database(generated) as database:
+        with running(generated, workdir, database) as service:
+            register(service.client)
+            created = expect(
+                service.client.post(
+                    "/items", json={"name": "kept"}, headers=log_in(service.client)
+                ),
+                201,
+            ).json()
+            stop(service)
+
+        switch(template_releases, project, "cache=redis")
+        generated = installed(project, python)
+        assert [server.name for server in generated.project.assembly.services] == ["redis"]
+        servers = service_env(generated.project)  # skips (fails in CI) without Redis
+        generated.check(
+            "pytest", str(generated.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            extra_env=servers,
+        )  # fmt: skip
+        with running(generated, workdir, database) as service:
+            headers = log_in(service.client)
+            for _ in range(2):
+                fetched = expect(
+                    service.client.get(f"/items/{created['id']}", headers=headers), 200
+                )
+                assert fetched.json()["name"] == "kept"
+            ready = expect(service.client.get("/health/ready"), 200).json()
+            assert (ready["status"], ready["checks"]["cache"]) == ("ok", "ok")
+            assert redis_keys(f"*:item:v1:{created['id']}"), "the item was not cached in Redis"
+            stop(service)
