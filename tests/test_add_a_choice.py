@@ -92,13 +92,18 @@ def _key(node: ast.stmt) -> tuple[str, ...]:
         target = node.targets[0]
         if isinstance(target, ast.Name):
             return ("name", target.id)
-    raise AssertionError(f"line {node.lineno}: only imports and assignments can be applied")
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return ("name", node.name)
+    raise AssertionError(
+        f"line {node.lineno}: only imports, assignments and definitions can be applied"
+    )
 
 
 def apply_statements(source: str, block: str) -> str:
     """``source`` with each top-level statement of ``block`` in place of the one of the same
-    name (an import from the same module, an assignment to the same name); a statement
-    the file lacks goes before the next one the block replaces, or at the end."""
+    name (an import from the same module, an assignment or a definition of the same
+    name); a statement the file lacks goes before the next one the block replaces, or at
+    the end."""
     lines = source.splitlines(keepends=True)
     block_lines = block.splitlines(keepends=True)
     existing = {_key(node): node for node in ast.parse(source).body if not _is_docstring(node)}
