@@ -498,7 +498,7 @@ IMPORT_SETS = {
         "from .api.health import router as health_router",
         "from .api.items import router as items_router",
         "from .observability.metrics import MetricsMiddleware",
-        "from .jobs import JOB_HANDLERS",
+        "from .jobs import job_handlers",
     ],
     "mixed": [
         "import sys",

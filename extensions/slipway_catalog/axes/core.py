@@ -1,11 +1,14 @@
 """What every generated service gets, whatever the answers."""
 
-from ..model import Choice, Middleware, Router, Setting, SettingsGroup
+from ..model import Choice, Middleware, Resource, Router, Setting, SettingsGroup
 
 CORE = Choice(
     value="core",
     label="Core",
-    description="FastAPI on uvicorn, settings, JSON logs, errors, health and middleware.",
+    description=(
+        "FastAPI on uvicorn, settings, JSON logs, errors, health, middleware and signed "
+        "outbound webhooks."
+    ),
     dependencies=(
         "fastapi>=0.128",
         "uvicorn[standard]>=0.34",
@@ -14,11 +17,11 @@ CORE = Choice(
         "pydantic-settings>=2.7",
         "structlog>=25.5",
         "orjson>=3.10",
+        "httpx>=0.28",
     ),
     dev_dependencies=(
         "pytest>=8.3",
         "pytest-asyncio>=0.25",
-        "httpx>=0.28",
         "asgi-lifespan>=2.1",
         "mypy>=1.14",
         "ruff>=0.9",
@@ -77,6 +80,47 @@ CORE = Choice(
                     "auto: console on a terminal, JSON otherwise.",
                 ),
             ),
+        ),
+        SettingsGroup(
+            name="webhooks",
+            class_name="WebhooksSettings",
+            description="Outbound webhooks, signed as Standard Webhooks (standardwebhooks.com).",
+            fields=(
+                Setting(
+                    "url",
+                    "HttpUrl | None",
+                    "None",
+                    "Where events are POSTed; unset: they are written to the log as audit "
+                    "records instead.",
+                    example="",
+                    imports=("from pydantic import HttpUrl",),
+                ),
+                Setting(
+                    "secret",
+                    "SecretStr",
+                    "SecretStr(DEVELOPMENT_SECRET)",
+                    "HMAC key receivers verify deliveries with; at least 64 random characters "
+                    "in production.",
+                    secret=True,
+                    example="",
+                    imports=("from pydantic import SecretStr",),
+                ),
+                Setting(
+                    "timeout_seconds",
+                    "float",
+                    "5.0",
+                    "How long a delivery may take, connecting included; a slower one is retried.",
+                ),
+            ),
+        ),
+    ),
+    resources=(
+        Resource(
+            name="webhooks",
+            module=".adapters.webhooks",
+            opener="open_webhooks",
+            type_module=".adapters.webhooks",
+            type_name="WebhookSender",
         ),
     ),
     routers=(Router(".api.health"), Router(".api.items")),

@@ -38,14 +38,16 @@ INPROCESS = Choice(
             opener="open_inprocess_queue",
             type_module=".domain.ports",
             type_name="JobQueue",
-            arguments="settings, JOB_HANDLERS",
-            imports=((".jobs", "JOB_HANDLERS"),),
+            arguments="settings, job_handlers(webhooks)",
+            imports=((".jobs", "job_handlers"),),
         ),
     ),
     docs=(
         "Background jobs run on asyncio workers inside the web process, retried with "
         "exponential backoff and jitter. Jobs still queued at shutdown get "
-        "`drain_timeout_seconds` to finish; jobs are not persisted across restarts."
+        "`drain_timeout_seconds` to finish; jobs are not persisted across restarts. "
+        "The example job, `item.created`, POSTs a signed webhook to `WEBHOOKS__URL`, "
+        "or writes an audit record to the log when no URL is set."
     ),
 )
 

@@ -1,7 +1,7 @@
 """Background jobs: named, with a JSON payload, handled at least once.
 
-Code enqueues through the ``JobQueue`` port (``ports/jobs.py``); the package's
-``jobs.py`` registers a handler for each job name.
+Code enqueues through the ``JobQueue`` port (``ports/jobs.py``); ``job_handlers`` in
+the package's ``jobs.py`` gives the queue a handler for each job name.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
