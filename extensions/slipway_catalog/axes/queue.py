@@ -51,10 +51,37 @@ INPROCESS = Choice(
     ),
 )
 
+NONE = Choice(
+    value="none",
+    label="None (jobs run inside the request)",
+    description="No queue: each job runs in the request that enqueues it; failures are logged.",
+    files=(
+        "src/{package_name}/adapters/inline_jobs.py",
+        "tests/unit/test_inline_jobs.py",
+    ),
+    resources=(
+        Resource(
+            name="jobs",
+            module=".adapters.inline_jobs",
+            opener="open_inline_jobs",
+            type_module=".domain.ports",
+            type_name="JobQueue",
+            arguments="settings, job_handlers(webhooks)",
+            imports=((".jobs", "job_handlers"),),
+        ),
+    ),
+    docs=(
+        "No queue: each job runs inside the request that enqueues it, once the item is "
+        "stored, so the follow-up work (the `item.created` webhook, or its audit record) "
+        "still happens, at the cost of that request's latency. A failing job is logged "
+        "(`job.failed`) and never retried, and never fails the request."
+    ),
+)
+
 QUEUE = Axis(
     name="queue",
     question="Where do background jobs run?",
-    choices=(INPROCESS,),
+    choices=(INPROCESS, NONE),
     default=("inprocess",),
     contract=Contract(resource="jobs", port=".domain.ports:JobQueue"),
 )
