@@ -50,7 +50,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +143,17 @@ class Round:
     events: Mapping[str, int]
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    results = run(options)
+    if results is None:
+        return 1
+    report(results, options)
+    return 0
+
+
+def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, checked; ``caches`` becomes the list of choices asked for."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
@@ -168,7 +178,7 @@ def main() -> int:
         "of miss load)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     if not (1 <= options.seconds <= 60 and 1 <= options.rounds <= 10):
         parser.error("keep runs bounded: 1 ≤ --seconds ≤ 60 and 1 ≤ --rounds ≤ 10")
     caches = [name.strip() for name in options.caches.split(",") if name.strip()]
@@ -184,10 +194,17 @@ def main() -> int:
         parser.error("--items must be at least 1")
     miss_seconds = min(2, options.seconds) + options.rounds * options.seconds
     options.items = options.items or ITEMS_PER_SECOND * miss_seconds
-    caches = [cache for cache in caches if cache_server_answers(cache, urls.get(cache))]
+    options.caches = caches
+    return options
+
+
+def run(options: argparse.Namespace) -> dict[tuple[str, str], list[Round]] | None:
+    """Serve each choice whose server answers and load both paths; ``None`` if none does."""
+    urls = {"redis": options.redis_url, "memcached": options.memcached_url}
+    caches = [cache for cache in options.caches if cache_server_answers(cache, urls.get(cache))]
     if not caches:
         print("no cache choice left to measure")
-        return 1
+        return None
 
     workdir = Path(tempfile.mkdtemp(prefix="slipway-cachebench-"))
     try:
@@ -200,8 +217,7 @@ def main() -> int:
     finally:
         if not options.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    report(results, options)
-    return 0
+    return results
 
 
 def cache_server_answers(cache: str, url: str | None) -> bool:

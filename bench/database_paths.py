@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,7 +225,15 @@ class Setup:
     service_env: Mapping[str, str]
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    targets, results = run(options)
+    report(targets, results, options.connections)
+    return 0
+
+
+def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, checked; ``databases`` becomes the list of names to measure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
@@ -249,7 +257,7 @@ def main() -> int:
         help="also serve a bare app with pool_pre_ping=True, as the service's engine has",
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     if not (1 <= options.seconds <= 60 and 1 <= options.rounds <= 10):
         parser.error("keep runs bounded: 1 ≤ --seconds ≤ 60 and 1 ≤ --rounds ≤ 10")
     databases = [name.strip() for name in options.databases.split(",") if name.strip()]
@@ -262,21 +270,25 @@ def main() -> int:
         parser.error("--postgres-url must name a server on loopback")
     if shutil.which("wrk") is None:
         parser.error("wrk is needed (apt-get install wrk)")
+    options.databases = databases
+    return options
 
+
+def run(options: argparse.Namespace) -> tuple[list[Target], dict[Target, list[Sample]]]:
+    """Generate, install and serve each database's apps, then load every path."""
     workdir = Path(tempfile.mkdtemp(prefix="slipway-dbbench-"))
     try:
         with ExitStack() as stack:
             targets = [
                 target
-                for database in databases
+                for database in options.databases
                 for target in stack.enter_context(serve(database, workdir, options))
             ]
             results = load_in_rounds(targets, options)
     finally:
         if not options.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    report(targets, results, options.connections)
-    return 0
+    return targets, results
 
 
 @contextmanager

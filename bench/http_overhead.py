@@ -35,7 +35,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +102,14 @@ class Target:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    results = run(options)
+    report(results, options.connections)
+    return 0
+
+
+def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
@@ -111,10 +118,14 @@ def main() -> int:
     )
     parser.add_argument("--baseline", metavar="REF", help="also serve the service from this ref")
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     if options.seconds > 60 or options.rounds > 10:
         parser.error("keep runs bounded: --seconds ≤ 60 and --rounds ≤ 10")
+    return options
 
+
+def run(options: argparse.Namespace) -> dict[str, list[Load]]:
+    """Generate and install the service (and ``--baseline``), then load every path."""
     workdir = Path(tempfile.mkdtemp(prefix="slipway-bench-"))
     try:
         projects = {"service": generate(workdir / "service")}
@@ -126,8 +137,7 @@ def main() -> int:
     finally:
         if not options.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    report(results, options.connections)
-    return 0
+    return results
 
 
 def generate(project: Path, ref: str | None = None) -> Path:
@@ -168,6 +178,13 @@ def free_port() -> int:
 
 @contextmanager
 def serving(python: Path, project: Path, factory: str) -> Iterator[int]:
+    with serving_process(python, project, factory) as (port, _pid):
+        yield port
+
+
+@contextmanager
+def serving_process(python: Path, project: Path, factory: str) -> Iterator[tuple[int, int]]:
+    """Serve ``factory`` from the project's environment; yield its port and process id."""
     port = free_port()
     env = {
         **os.environ,
@@ -195,7 +212,7 @@ def serving(python: Path, project: Path, factory: str) -> Iterator[int]:
     server = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_live(port, server)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
