@@ -8,15 +8,20 @@ rounds, and each is reported as a ratio to the bare app's:
 
 - ``GET /items/{id}`` with the cache bypassed: the service runs with the cache's TTL
   at 0, so every read misses, reaches the database and stores nothing (checked before
-  the load: a row changed behind the service's back must show in the next read);
+  the load: a row changed behind the service's back must show in the next read). Each
+  request reads another row, walking rows copied in the database from one item (as
+  ``cache_paths.py`` does), so no two requests in flight read the same item: concurrent
+  misses of one key would share one load (singleflight), and the service's
+  ``cache_events_total`` is read around each round to show every read loaded its row;
 - ``POST /items``: a new item per request, authenticated with a bearer token (a user
   registered and logged in once).
 
     uv run python bench/database_paths.py [--seconds 5] [--rounds 3] [--connections 32]
 
-PostgreSQL runs in a database the bench creates and drops itself, on the server named by
-``--postgres-url``. Each run is bounded by ``--seconds`` and ``--rounds``, talks only to
-127.0.0.1 and needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``).
+PostgreSQL runs in two databases the bench creates and drops itself (the service's, the
+bare apps'), on the server named by ``--postgres-url``. Each run is bounded by
+``--seconds`` and ``--rounds``, talks only to 127.0.0.1 and needs ``wrk``
+(Debian/Ubuntu: ``apt-get install wrk``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -40,9 +46,11 @@ from typing import TYPE_CHECKING
 
 import copier
 
-if TYPE_CHECKING:  # mypy names the module by its path from the repository root
+if TYPE_CHECKING:  # mypy names the modules by their path from the repository root
+    from bench import cache_paths as caches
     from bench import http_overhead as overhead
 else:  # the script's own directory is on sys.path
+    import cache_paths as caches  # imports this module back: use it only inside functions
     import http_overhead as overhead
 
 PACKAGE, PREFIX, REPO_ROOT = overhead.PACKAGE, overhead.PREFIX, overhead.REPO_ROOT
@@ -58,6 +66,9 @@ BARE_PRE_PING = "bare + pre-ping"
 SERVICE = "service"
 GET, POST = "GET /items/{id}", "POST /items"
 ITEM_BODY = {"name": "bench", "description": "a row of the shape the service stores"}
+ITEMS_PER_SECOND = 2_500
+"""Rows the GET walks per second of a round: each request of a round reads another row
+unless an app serves more than this (then it walks them again, never two at once)."""
 BARE_APP = """\
 import json
 import os
@@ -79,8 +90,8 @@ class Base(DeclarativeBase):
 
 
 class ItemRow(Base):
-    __tablename__ = "bare_item"
-    __table_args__ = (Index("ix_bare_item_owner", "owner_id", "created_at", "id"),)
+    __tablename__ = "item"
+    __table_args__ = (Index("ix_item_owner", "owner_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(64))
@@ -299,6 +310,7 @@ def serve(database: str, workdir: Path, options: argparse.Namespace) -> Iterator
     (project / "bare_db_app.py").write_text(BARE_APP)
     script = workdir / "post.lua"
     script.write_text(POST_SCRIPT.format(body=json.dumps(json.dumps(ITEM_BODY))))
+    items = ITEMS_PER_SECOND * options.seconds
     with ExitStack() as stack:
         setup = stack.enter_context(database_setup(database, project, python, options))
         bare_apps = {BARE: {**setup.engine_options}}
@@ -306,6 +318,7 @@ def serve(database: str, workdir: Path, options: argparse.Namespace) -> Iterator
             bare_apps[BARE_PRE_PING] = {**setup.engine_options, "pool_pre_ping": True}
         gets: list[Target] = []
         posts: list[Target] = []
+        bare_reads: tuple[str, Path] | None = None  # the bare apps share their rows
         for app, engine_options in bare_apps.items():
             env = {
                 "BARE_DATABASE_URL": setup.bare_url,
@@ -313,15 +326,20 @@ def serve(database: str, workdir: Path, options: argparse.Namespace) -> Iterator
             }
             port, pid = stack.enter_context(server(setup, "bare_db_app:create_app", env))
             base = f"http://127.0.0.1:{port}"
-            item = overhead.call(f"{base}/items", json_body=ITEM_BODY)
-            gets.append(Target(database, GET, app, f"{base}/items/{item['id']}", pid))
+            if bare_reads is None:
+                reads = workdir / f"read-{database}-bare.lua"
+                bare_reads = seed(setup, setup.bare_url, base, {}, items, reads), reads
+            path, reads = bare_reads
+            gets.append(Target(database, GET, app, base + path, pid, script=reads))
             posts.append(Target(database, POST, app, f"{base}/items", pid, script=script))
         factory = f"{PACKAGE}.app:create_app"
         port, pid = stack.enter_context(server(setup, factory, setup.service_env))
         base = f"http://127.0.0.1:{port}"
         headers = bearer(base)
-        item_url = uncached_item(setup, base, headers)
-        gets.append(Target(database, GET, SERVICE, item_url, pid, headers))
+        uncached_item(setup, base, headers)
+        reads = workdir / f"read-{database}-service.lua"
+        path = seed(setup, setup.service_url, base, headers, items, reads)
+        gets.append(Target(database, GET, SERVICE, base + path, pid, headers, reads))
         posts.append(Target(database, POST, SERVICE, f"{base}/items", pid, headers, script))
         yield gets + posts
 
@@ -362,17 +380,16 @@ def database_setup(
         )
         return
     name = f"slipway_bench_{secrets.token_hex(4)}"
-    admin_url = options.postgres_url
-    url = urllib.parse.urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-    run_sql(python, admin_url, f'CREATE DATABASE "{name}"')
-    print(f"created database {name}", flush=True)
-    try:
+    with (
+        throwaway_database(python, options.postgres_url, name) as service_url,
+        throwaway_database(python, options.postgres_url, f"{name}_bare") as bare_url,
+    ):
         yield Setup(
             database,
             project,
             python,
-            service_url=url,
-            bare_url=url,
+            service_url=service_url,
+            bare_url=bare_url,
             engine_options=SERVER_POOL,
             service_env={
                 **base_env,
@@ -381,6 +398,16 @@ def database_setup(
                 f"{PREFIX}DATABASE__MAX_OVERFLOW": str(SERVER_POOL["max_overflow"]),
             },
         )
+
+
+@contextmanager
+def throwaway_database(python: Path, admin_url: str, name: str) -> Iterator[str]:
+    """A PostgreSQL database made on ``admin_url``'s server and dropped however the run
+    ends; yields its URL."""
+    run_sql(python, admin_url, f'CREATE DATABASE "{name}"')
+    print(f"created database {name}", flush=True)
+    try:
+        yield urllib.parse.urlsplit(admin_url)._replace(path=f"/{name}").geturl()
     finally:
         run_sql(python, admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"dropped database {name}", flush=True)
@@ -442,7 +469,7 @@ def bearer(base: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def uncached_item(setup: Setup, base: str, headers: Mapping[str, str]) -> str:
+def uncached_item(setup: Setup, base: str, headers: Mapping[str, str]) -> None:
     """Create an item and prove its reads bypass the cache: a change made in the
     database behind the service's back must show in the very next read."""
     item = overhead.call(f"{base}/items", json_body=ITEM_BODY, headers=headers)
@@ -458,7 +485,37 @@ def uncached_item(setup: Setup, base: str, headers: Mapping[str, str]) -> str:
     )
     if overhead.call(url, headers=headers)["name"] != renamed:
         raise RuntimeError("the cache answered the item GET: it is not bypassed")
-    return url
+
+
+def seed(
+    setup: Setup,
+    database_url: str,
+    base: str,
+    headers: Mapping[str, str],
+    items: int,
+    script: Path,
+) -> str:
+    """One item through the API, copied in the database into ``items`` rows, and the wrk
+    script that reads them in turn; returns the first row's path (the script sets each
+    request's own)."""
+    item = overhead.call(f"{base}/items", json_body=ITEM_BODY, headers=headers)
+    id_prefix = str(uuid.uuid4())[:28]  # row n is <id_prefix><n as 8 hex digits>
+    print(f"copying an item into {items:,} rows at {database_url}", flush=True)
+    request = {
+        "url": database_url,
+        "source": item["id"],
+        "ids": [f"{id_prefix}{n:08x}" for n in range(items)],
+    }
+    subprocess.run(
+        [str(setup.python), "-c", caches.SEED_SCRIPT],
+        input=json.dumps(request),
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    walk = {"first": 0, "start": 0, "step": 1, "span": items}
+    script.write_text(caches.READ_SCRIPT.format(prefix=id_prefix, **walk))
+    return f"/items/{id_prefix}{0:08x}"
 
 
 def load_in_rounds(
@@ -469,7 +526,7 @@ def load_in_rounds(
         run_wrk(target, min(2, options.seconds), options.connections)
     for round_number in range(1, options.rounds + 1):
         for target in targets:
-            sample = run_wrk(target, options.seconds, options.connections)
+            sample = run_checked(target, options.seconds, options.connections)
             results[target].append(sample)
             print(
                 f"round {round_number}: {target.database:<10} {target.path:<15} {target.app:<15} "
@@ -477,6 +534,24 @@ def load_in_rounds(
                 flush=True,
             )
     return results
+
+
+def run_checked(target: Target, seconds: int, connections: int) -> Sample:
+    """``run_wrk``; on the service's GET, also check that every read loaded its row (none
+    answered by the cache, none sharing another request's load)."""
+    if (target.app, target.path) != (SERVICE, GET):
+        return run_wrk(target, seconds, connections)
+    base = target.url.partition("/items/")[0]
+    before = caches.settled_cache_events(base)
+    sample = run_wrk(target, seconds, connections)
+    reads = caches.settled_cache_events(base) - before
+    if reads["miss"] != reads.total():
+        print(
+            f"  note: of {reads.total():,} reads on {target.database} {target.app}, "
+            f"{reads['hit']:,} were cached and {reads['coalesced']:,} shared another's load",
+            flush=True,
+        )
+    return sample
 
 
 def run_wrk(target: Target, seconds: int, connections: int) -> Sample:
