@@ -35,9 +35,10 @@ def event_id(event_type: str, subject: str) -> str:
 
 
 class WebhookSender:
-    """Sends events to ``WEBHOOKS__URL`` over one HTTP client; nothing when it is unset."""
+    """Sends events to ``WEBHOOKS__URL`` over one HTTP client; without a URL it has no
+    client, and sends nothing."""
 
-    def __init__(self, settings: WebhooksSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: WebhooksSettings, client: httpx.AsyncClient | None) -> None:
         self._url = None if settings.url is None else str(settings.url)
         self._secret = settings.secret.get_secret_value().encode()
         self._timeout_seconds = settings.timeout_seconds
@@ -46,17 +47,17 @@ class WebhookSender:
     @property
     def enabled(self) -> bool:
         """Whether a URL is configured to send events to."""
-        return self._url is not None
+        return self._url is not None and self._client is not None
 
     async def send(self, event_type: str, webhook_id: str, data: Mapping[str, Any]) -> None:
         """POST ``{"type", "timestamp", "data"}``, signed, with the request id of the log
         context; ``WebhookDeliveryError`` unless the receiver answers 2xx in time."""
-        if self._url is None:
+        if self._url is None or self._client is None:
             raise RuntimeError("no webhook URL is configured; check `enabled` first")
         body, headers = self._signed(event_type, webhook_id, data)
         failed = f"webhook {event_type} {webhook_id} failed"
         try:
-            status = await self._post(self._url, body, headers)
+            status = await self._post(self._client, self._url, body, headers)
         except TimeoutError:
             raise WebhookDeliveryError(
                 f"{failed}: no answer within {self._timeout_seconds} s"
@@ -82,12 +83,14 @@ class WebhookSender:
         }
         return body, headers
 
-    async def _post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+    async def _post(
+        self, client: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> int:
         """The answer's status. One deadline bounds the whole exchange, connecting
         included, so a receiver trickling its answer cannot hold a worker."""
         async with asyncio.timeout(self._timeout_seconds):
             # Streamed and never read: the status is all a delivery needs.
-            async with self._client.stream("POST", url, content=body, headers=headers) as answer:
+            async with client.stream("POST", url, content=body, headers=headers) as answer:
                 return answer.status_code
 
 
@@ -100,6 +103,10 @@ def _request_id_header() -> dict[str, str]:
 @asynccontextmanager
 async def open_webhooks(settings: Settings) -> AsyncIterator[WebhookSender]:
     """One client, and its connections, for every delivery. A redirect is not followed
-    (a 3xx fails), and the deadline is the sender's, over the whole exchange."""
+    (a 3xx fails), and the deadline is the sender's, over the whole exchange. Without a
+    URL no client is made (its TLS set-up alone costs a start-up some milliseconds)."""
+    if settings.webhooks.url is None:
+        yield WebhookSender(settings.webhooks, client=None)
+        return
     async with httpx.AsyncClient(timeout=None, follow_redirects=False) as client:
         yield WebhookSender(settings.webhooks, client)
