@@ -56,9 +56,19 @@ CORE = Choice(
                     example='["http://localhost:3000"]',
                 ),
                 Setting("max_body_bytes", "int", "1_048_576", "Larger request bodies get 413."),
-                Setting("rate_limit_per_second", "float", "20.0", "Sustained requests per client."),
                 Setting(
-                    "rate_limit_burst", "int", "40", "Requests a client may burst above the rate."
+                    "rate_limit_per_second",
+                    "PositiveFloat",
+                    "20.0",
+                    "Sustained requests per client (above 0).",
+                    imports=("from pydantic import PositiveFloat",),
+                ),
+                Setting(
+                    "rate_limit_burst",
+                    "PositiveInt",
+                    "40",
+                    "Requests a client may burst above the rate (at least 1).",
+                    imports=("from pydantic import PositiveInt",),
                 ),
             ),
         ),
