@@ -44,6 +44,25 @@ LOCAL_RATE_LIMITER = rate_limiter_resource(
     ".adapters.local_rate_limiter", "open_local_rate_limiter"
 )
 
+
+def server_resources(server: str, module: str, client: tuple[str, str]) -> tuple[Resource, ...]:
+    """A cache server's three resources, by one naming rule: its client ``<server>``
+    (``client`` is its type, as ``(module, name)``) opened by ``open_<server>``, then
+    the cache and the rate limiter, both on that client."""
+    arguments = f"settings, {server}"
+    return (
+        Resource(
+            name=server,
+            module=module,
+            opener=f"open_{server}",
+            type_module=client[0],
+            type_name=client[1],
+        ),
+        cache_resource(module, f"open_{server}_cache", arguments=arguments, server=True),
+        rate_limiter_resource(module, f"open_{server}_rate_limiter", arguments=arguments),
+    )
+
+
 TTL_FIELDS = (
     Setting("ttl_seconds", "float", "60.0", "How long an entry lives."),
     Setting(
@@ -187,21 +206,7 @@ REDIS = Choice(
             url_env="CACHE__URL",
         ),
     ),
-    resources=(
-        Resource(
-            name="redis",
-            module=".adapters.redis_cache",
-            opener="open_redis",
-            type_module="redis.asyncio",
-            type_name="Redis",
-        ),
-        cache_resource(
-            ".adapters.redis_cache", "open_redis_cache", arguments="settings, redis", server=True
-        ),
-        rate_limiter_resource(
-            ".adapters.redis_cache", "open_redis_rate_limiter", arguments="settings, redis"
-        ),
-    ),
+    resources=server_resources("redis", ".adapters.redis_cache", ("redis.asyncio", "Redis")),
     test_settings=SHARED_TEST_SETTINGS,
     docs=(
         "Item reads go through cache-aside on Redis (redis-py's asyncio client, a "
@@ -243,26 +248,7 @@ MEMCACHED = Choice(
             url_env="CACHE__URL",
         ),
     ),
-    resources=(
-        Resource(
-            name="memcached",
-            module=".adapters.memcached_cache",
-            opener="open_memcached",
-            type_module="aiomcache",
-            type_name="Client",
-        ),
-        cache_resource(
-            ".adapters.memcached_cache",
-            "open_memcached_cache",
-            arguments="settings, memcached",
-            server=True,
-        ),
-        rate_limiter_resource(
-            ".adapters.memcached_cache",
-            "open_memcached_rate_limiter",
-            arguments="settings, memcached",
-        ),
-    ),
+    resources=server_resources("memcached", ".adapters.memcached_cache", ("aiomcache", "Client")),
     test_settings=SHARED_TEST_SETTINGS,
     docs=(
         "Item reads go through cache-aside on memcached (aiomcache, a bounded pool): "

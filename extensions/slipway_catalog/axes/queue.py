@@ -2,6 +2,20 @@
 
 from ..model import Axis, Choice, Contract, Resource, Setting, SettingsGroup
 
+
+def jobs_resource(module: str, opener: str) -> Resource:
+    """The ``jobs`` resource, handed the handlers ``jobs.py`` builds on the webhooks."""
+    return Resource(
+        name="jobs",
+        module=module,
+        opener=opener,
+        type_module=".domain.ports",
+        type_name="JobQueue",
+        arguments="settings, job_handlers(webhooks)",
+        imports=((".jobs", "job_handlers"),),
+    )
+
+
 INPROCESS = Choice(
     value="inprocess",
     label="In-process asyncio workers (no server)",
@@ -31,17 +45,7 @@ INPROCESS = Choice(
             ),
         ),
     ),
-    resources=(
-        Resource(
-            name="jobs",
-            module=".adapters.inprocess_queue",
-            opener="open_inprocess_queue",
-            type_module=".domain.ports",
-            type_name="JobQueue",
-            arguments="settings, job_handlers(webhooks)",
-            imports=((".jobs", "job_handlers"),),
-        ),
-    ),
+    resources=(jobs_resource(".adapters.inprocess_queue", "open_inprocess_queue"),),
     docs=(
         "Background jobs run on asyncio workers inside the web process, retried with "
         "exponential backoff and jitter. Jobs still queued at shutdown get "
@@ -59,17 +63,7 @@ NONE = Choice(
         "src/{package_name}/adapters/inline_jobs.py",
         "tests/unit/test_inline_jobs.py",
     ),
-    resources=(
-        Resource(
-            name="jobs",
-            module=".adapters.inline_jobs",
-            opener="open_inline_jobs",
-            type_module=".domain.ports",
-            type_name="JobQueue",
-            arguments="settings, job_handlers(webhooks)",
-            imports=((".jobs", "job_handlers"),),
-        ),
-    ),
+    resources=(jobs_resource(".adapters.inline_jobs", "open_inline_jobs"),),
     docs=(
         "No queue: each job runs inside the request that enqueues it, once the item is "
         "stored, so the follow-up work (the `item.created` webhook, or its audit record) "
