@@ -156,14 +156,30 @@ def interpreter() -> str:
     return found
 
 
+def generated_with(
+    template: TemplateReleases, tmp_path: Path, answer: str
+) -> tuple[Path, Path, str]:
+    """A service of the latest release with ``answer``, a directory to run it in, and the
+    default row's Python."""
+    python = interpreter()
+    project = generate(template, tmp_path / "service", DEFAULT_ROW.python_version, answer)
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    return project, workdir, python
+
+
+def passes_its_own_suite(generated: GeneratedProject) -> None:
+    """The project's own tests, against the servers its answers need."""
+    generated.check(
+        "pytest", str(generated.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        extra_env=service_env(generated.project),
+    )  # fmt: skip
+
+
 def test_switching_auth_off_and_back_keeps_the_service_and_its_rows(
     template_releases: TemplateReleases, tmp_path: Path
 ) -> None:
-    python = interpreter()
-    version = DEFAULT_ROW.python_version
-    project = generate(template_releases, tmp_path / "service", version, "auth=jwt")
-    workdir = tmp_path / "run"
-    workdir.mkdir()
+    project, workdir, python = generated_with(template_releases, tmp_path, "auth=jwt")
     generated = installed(project, python)
     # One SQLite database across every boot, removed at the end.
     with own_database(generated) as database:
@@ -199,11 +215,7 @@ def test_switching_auth_off_and_back_keeps_the_service_and_its_rows(
 def test_switching_sqlite_to_postgresql_gives_a_service_on_postgresql(
     template_releases: TemplateReleases, tmp_path: Path
 ) -> None:
-    python = interpreter()
-    version = DEFAULT_ROW.python_version
-    project = generate(template_releases, tmp_path / "service", version, "database=sqlite")
-    workdir = tmp_path / "run"
-    workdir.mkdir()
+    project, workdir, python = generated_with(template_releases, tmp_path, "database=sqlite")
 
     generated = installed(project, python)
     with own_database(generated) as database, running(generated, workdir, database) as service:
@@ -214,11 +226,7 @@ def test_switching_sqlite_to_postgresql_gives_a_service_on_postgresql(
     switch(template_releases, project, "database=postgresql")
     generated = installed(project, python)
     assert [server.name for server in generated.project.assembly.services] == ["postgres"]
-    servers = service_env(generated.project)  # skips (fails in CI) without PostgreSQL
-    generated.check(
-        "pytest", str(generated.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        extra_env=servers,
-    )  # fmt: skip
+    passes_its_own_suite(generated)  # on PostgreSQL: skips (fails in CI) without it
     with own_database(generated) as database, running(generated, workdir, database) as service:
         assert database_url(project, database).startswith("postgresql+asyncpg://")
         headers = new_caller(generated, service)
@@ -249,11 +257,7 @@ def redis_keys(pattern: str) -> list[str]:
 def test_switching_to_redis_keeps_the_items_and_caches_them_in_redis(
     template_releases: TemplateReleases, tmp_path: Path
 ) -> None:
-    python = interpreter()
-    version = DEFAULT_ROW.python_version
-    project = generate(template_releases, tmp_path / "service", version, "cache=memory")
-    workdir = tmp_path / "run"
-    workdir.mkdir()
+    project, workdir, python = generated_with(template_releases, tmp_path, "cache=memory")
 
     generated = installed(project, python)
     with own_database(generated) as database:
@@ -270,11 +274,7 @@ def test_switching_to_redis_keeps_the_items_and_caches_them_in_redis(
         switch(template_releases, project, "cache=redis")
         generated = installed(project, python)
         assert [server.name for server in generated.project.assembly.services] == ["redis"]
-        servers = service_env(generated.project)  # skips (fails in CI) without Redis
-        generated.check(
-            "pytest", str(generated.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            extra_env=servers,
-        )  # fmt: skip
+        passes_its_own_suite(generated)  # on Redis: skips (fails in CI) without it
         with running(generated, workdir, database) as service:
             headers = log_in(service.client)
             for _ in range(2):
