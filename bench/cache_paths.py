@@ -155,11 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line, checked; ``caches`` becomes the list of choices asked for."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
-    parser.add_argument(
-        "--connections", type=int, default=32, help="concurrent keep-alive connections"
-    )
+    overhead.add_load_options(parser)
     parser.add_argument(
         "--caches", default=",".join(CACHES), help="comma-separated, from: " + ", ".join(CACHES)
     )

@@ -246,11 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line, checked; ``databases`` becomes the list of names to measure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
-    parser.add_argument(
-        "--connections", type=int, default=32, help="concurrent keep-alive connections"
-    )
+    overhead.add_load_options(parser)
     parser.add_argument(
         "--databases",
         default=",".join(DATABASES),

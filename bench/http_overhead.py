@@ -109,13 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of one load round")
+def add_load_options(parser: argparse.ArgumentParser, seconds: int = 5) -> None:
+    """``--seconds``, ``--rounds`` and ``--connections``: how every benchmark loads."""
+    parser.add_argument("--seconds", type=int, default=seconds, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
     parser.add_argument(
         "--connections", type=int, default=32, help="concurrent keep-alive connections"
     )
+
+
+def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_load_options(parser)
     parser.add_argument("--baseline", metavar="REF", help="also serve the service from this ref")
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
     options = parser.parse_args(argv)

@@ -92,11 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=2, help="length of one load round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per path (alternating)")
-    parser.add_argument(
-        "--connections", type=int, default=32, help="concurrent keep-alive connections"
-    )
+    overhead.add_load_options(parser, seconds=2)
     parser.add_argument(
         "--requests", type=int, default=10_000, help="measured requests of the memory benchmark"
     )
