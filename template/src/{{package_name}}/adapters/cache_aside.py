@@ -3,7 +3,8 @@
 - Entries live ``ttl_seconds`` spread by up to ±``ttl_jitter_ratio``, so entries written
   together do not expire together; a missing record is remembered for
   ``negative_ttl_seconds`` so repeated lookups of it skip the repository too.
-- Concurrent misses of one key in this process share one load (singleflight).
+- Concurrent misses of one key in this process share one load (singleflight), including
+  a miss whose store read was under way while another request's load finished.
 - Fail-open: a store that is down, or slower than ``timeout_seconds``, costs a miss and
   a counted error, never a failed request; for ``pause_seconds`` after a failure the
   store is skipped (a stalled server would otherwise cost every request its timeout);
@@ -15,7 +16,7 @@
 import asyncio
 import random
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ MISSING = b""
 EVENTS = ("hit", "miss", "coalesced", "error", "skipped")
 """What ``counters()`` counts: answered from the store, loaded, served by another
 request's load, store failures served as misses, and calls skipped after a failure."""
+
+
+FINISHED_LOADS_KEPT_SECONDS = 1.0
+"""How long a finished load still answers the reads that were under way meanwhile."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +89,8 @@ class CacheAside:
         self._policy = policy
         self._prefix = f"{policy.namespace}:" if policy.namespace else ""
         self._loading: dict[str, asyncio.Future[Any]] = {}
+        self._finished: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        """Recent loads by key: when each finished, and its value."""
         self._counts: Counter[str] = Counter(dict.fromkeys(EVENTS, 0))
         self._warn = OutageWarning("cache.unavailable", policy.warn_interval_seconds)
         self._paused_until = 0.0
@@ -96,6 +103,7 @@ class CacheAside:
         decode: Callable[[bytes], T],
     ) -> T | None:
         full_key = self._prefix + key
+        started = time.monotonic()
         entry = await self._fail_open(self._store.get(full_key))
         if entry is not None:
             try:
@@ -115,6 +123,11 @@ class CacheAside:
             else:
                 self._counts["coalesced"] += 1
                 return value
+        finished = self._finished.get(full_key)
+        if finished is not None and finished[0] >= started:
+            # Loaded while this read was under way: as fresh as what it could have read.
+            self._counts["coalesced"] += 1
+            return finished[1]  # type: ignore[no-any-return]
         return await self._load(full_key, load, encode)
 
     async def _load(
@@ -137,11 +150,22 @@ class CacheAside:
             # may predate the write, so it is returned but not cached.
             if self._loading.get(full_key) is loading:
                 await self._store_value(full_key, value, encode)
+                self._remember_finished(full_key, value)
             loading.set_result(value)
         finally:
             if self._loading.get(full_key) is loading:
                 del self._loading[full_key]
         return value
+
+    def _remember_finished(self, full_key: str, value: object) -> None:
+        now = time.monotonic()
+        self._finished[full_key] = (now, value)
+        self._finished.move_to_end(full_key)
+        while self._finished:
+            oldest_key, (finished_at, _) = next(iter(self._finished.items()))
+            if now - finished_at <= FINISHED_LOADS_KEPT_SECONDS:
+                break
+            del self._finished[oldest_key]
 
     async def _store_value(
         self, full_key: str, value: T | None, encode: Callable[[T], bytes]
@@ -159,6 +183,7 @@ class CacheAside:
     async def forget(self, key: str) -> None:
         full_key = self._prefix + key
         self._loading.pop(full_key, None)
+        self._finished.pop(full_key, None)
         await self._fail_open(self._store.delete(full_key))
 
     async def ping(self) -> None:
